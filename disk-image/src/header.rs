@@ -1,0 +1,349 @@
+//! Checkpoint headers (frames 1 and 2): the commit record.
+//!
+//! A checkpoint is committed when its header is durable. The same header is
+//! written to the primary slot, synced, then to the secondary slot, synced;
+//! at every moment at least one slot holds a header that validates, and
+//! restart takes the newest one that does.
+//!
+//! A header is in one of two states. **Committed**: the checkpoint's changed
+//! frames are in a checkpoint area, listed by a directory there, and are
+//! overlaid on the home frames. **Migrated**: migration has copied them
+//! home, so the home frames alone are the checkpoint; the area may be reused.
+//!
+//! Byte layout (little endian):
+//!
+//! | offset | size | field |
+//! |---:|---:|---|
+//! | 0 | 8 | magic `GNOSCKPT` |
+//! | 8 | 4 | format version |
+//! | 12 | 4 | state: 1 committed, 2 migrated |
+//! | 16 | 8 | image id (must equal the label's) |
+//! | 24 | 8 | generation |
+//! | 32 | 8 | checkpoint time: system clock at the snapshot, ns |
+//! | 40 | 8 | wall clock at the snapshot, Unix ns |
+//! | 48 | 4 | directory area (0 or 1) |
+//! | 52 | 4 | directory first frame, relative to the area |
+//! | 56 | 4 | directory frames |
+//! | 60 | 4 | directory entries |
+//! | 64 | 4 | CRC-32C of the directory frames |
+//! | 68 | 4 | process-list slot (0 or 1) |
+//! | 72 | 4 | processes in the list |
+//! | 76 | 4 | CRC-32C of the process-list entries |
+//! | 80 | 4 | history entries that follow |
+//! | 88 | 64 × n | checkpoint history, newest first (see [`CheckpointStats`]) |
+//! | 4092 | 4 | CRC-32C of bytes 0..4092 |
+
+use crate::error::HeaderProblem;
+use crate::frame::{self, FRAME_SIZE, Frame};
+use crate::layout::{FORMAT_VERSION, Layout};
+
+/// Magic at offset 0 of a header slot.
+pub const HEADER_MAGIC: &[u8; 8] = b"GNOSCKPT";
+/// Checkpoints remembered in each header's history.
+pub const HISTORY_LEN: usize = 32;
+const HISTORY_OFFSET: usize = 88;
+const HISTORY_ENTRY: usize = 64;
+const CHECKSUM_OFFSET: usize = FRAME_SIZE - 4;
+
+/// Whether a checkpoint's frames are still in its area.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CheckpointState {
+    /// Frames are in the area, listed by the directory; home frames are older.
+    Committed,
+    /// Frames have been migrated home; the directory is no longer needed.
+    Migrated,
+}
+
+/// Where a checkpoint's directory lies.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DirectoryLocation {
+    /// Checkpoint area (0 or 1).
+    pub area: u32,
+    /// First directory frame, relative to the area's first frame.
+    pub first: u32,
+    /// Directory frames.
+    pub frames: u32,
+    /// Entries (one per checkpointed frame).
+    pub entries: u32,
+    /// CRC-32C over all directory frames.
+    pub checksum: u32,
+}
+
+/// Where a checkpoint's process list lies.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProcessListLocation {
+    /// Process-list slot (0 or 1).
+    pub slot: u32,
+    /// Root-node CDAs in the list.
+    pub count: u32,
+    /// CRC-32C over the `count × 8` entry bytes.
+    pub checksum: u32,
+}
+
+/// Figures recorded for one checkpoint.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CheckpointStats {
+    /// The checkpoint's generation.
+    pub generation: u64,
+    /// System clock at its snapshot, ns.
+    pub checkpoint_time_ns: u64,
+    /// How long domains were stopped for the snapshot, ns.
+    pub pause_ns: u64,
+    /// From the snapshot to the durable header, ns.
+    pub commit_ns: u64,
+    /// Pages written into the area.
+    pub page_frames: u32,
+    /// Node pots written into the area.
+    pub node_pot_frames: u32,
+    /// Other frames (allocation and checksum pots) written into the area.
+    pub other_frames: u32,
+    /// Directory frames written.
+    pub directory_frames: u32,
+    /// Time domains waited for the previous migration before the snapshot, ns.
+    pub migration_wait_ns: u64,
+    /// Frames copied on write whose contents turned out unchanged, left out.
+    pub skipped_frames: u64,
+}
+
+/// A decoded checkpoint header.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckpointHeader {
+    /// Identity of the image this header belongs to.
+    pub image_id: u64,
+    /// Checkpoint generation; the big bang is generation 1.
+    pub generation: u64,
+    /// Committed (overlay in the area) or migrated (home only).
+    pub state: CheckpointState,
+    /// System clock at the snapshot, ns.
+    pub checkpoint_time_ns: u64,
+    /// Wall clock at the snapshot, Unix ns.
+    pub wall_time_ns: u64,
+    /// The directory (meaningful when committed).
+    pub directory: DirectoryLocation,
+    /// The process list.
+    pub processes: ProcessListLocation,
+    /// Recent checkpoints, newest first, at most [`HISTORY_LEN`].
+    pub history: Vec<CheckpointStats>,
+}
+
+mod offsets {
+    pub const MAGIC: usize = 0;
+    pub const VERSION: usize = 8;
+    pub const STATE: usize = 12;
+    pub const IMAGE_ID: usize = 16;
+    pub const GENERATION: usize = 24;
+    pub const CHECKPOINT_TIME: usize = 32;
+    pub const WALL_TIME: usize = 40;
+    pub const DIR_AREA: usize = 48;
+    pub const DIR_FIRST: usize = 52;
+    pub const DIR_FRAMES: usize = 56;
+    pub const DIR_ENTRIES: usize = 60;
+    pub const DIR_CHECKSUM: usize = 64;
+    pub const PROC_SLOT: usize = 68;
+    pub const PROC_COUNT: usize = 72;
+    pub const PROC_CHECKSUM: usize = 76;
+    pub const HISTORY_COUNT: usize = 80;
+}
+
+impl CheckpointHeader {
+    /// The order in which headers supersede each other.
+    pub fn recency(&self) -> (u64, CheckpointState) {
+        (self.generation, self.state)
+    }
+
+    /// Encodes the header as a frame.
+    pub fn encode(&self) -> Box<Frame> {
+        use offsets as o;
+        assert!(self.history.len() <= HISTORY_LEN, "HEADER001 history too long");
+        let mut f = Box::new([0u8; FRAME_SIZE]);
+        let b = &mut f[..];
+        b[o::MAGIC..o::MAGIC + 8].copy_from_slice(HEADER_MAGIC);
+        frame::write_u32(b, o::VERSION, FORMAT_VERSION);
+        frame::write_u32(b, o::STATE, state_code(self.state));
+        frame::write_u64(b, o::IMAGE_ID, self.image_id);
+        frame::write_u64(b, o::GENERATION, self.generation);
+        frame::write_u64(b, o::CHECKPOINT_TIME, self.checkpoint_time_ns);
+        frame::write_u64(b, o::WALL_TIME, self.wall_time_ns);
+        let d = &self.directory;
+        for (at, v) in [
+            (o::DIR_AREA, d.area),
+            (o::DIR_FIRST, d.first),
+            (o::DIR_FRAMES, d.frames),
+            (o::DIR_ENTRIES, d.entries),
+            (o::DIR_CHECKSUM, d.checksum),
+            (o::PROC_SLOT, self.processes.slot),
+            (o::PROC_COUNT, self.processes.count),
+            (o::PROC_CHECKSUM, self.processes.checksum),
+            (o::HISTORY_COUNT, self.history.len() as u32),
+        ] {
+            frame::write_u32(b, at, v);
+        }
+        for (i, stats) in self.history.iter().enumerate() {
+            encode_stats(stats, &mut b[HISTORY_OFFSET + i * HISTORY_ENTRY..][..HISTORY_ENTRY]);
+        }
+        let sum = frame::checksum(&b[..CHECKSUM_OFFSET]);
+        frame::write_u32(b, CHECKSUM_OFFSET, sum);
+        f
+    }
+
+    /// Decodes and validates a header slot against the image's label.
+    pub fn decode(f: &Frame, image_id: u64, layout: &Layout) -> Result<CheckpointHeader, HeaderProblem> {
+        use offsets as o;
+        if &f[o::MAGIC..o::MAGIC + 8] != HEADER_MAGIC {
+            return Err(HeaderProblem::NoMagic);
+        }
+        if frame::checksum(&f[..CHECKSUM_OFFSET]) != frame::read_u32(f, CHECKSUM_OFFSET) {
+            return Err(HeaderProblem::Checksum);
+        }
+        let version = frame::read_u32(f, o::VERSION);
+        if version != FORMAT_VERSION {
+            return Err(HeaderProblem::Version(version));
+        }
+        let found_id = frame::read_u64(f, o::IMAGE_ID);
+        if found_id != image_id {
+            return Err(HeaderProblem::ForeignImage(found_id));
+        }
+        let u32_at = |at| frame::read_u32(f, at);
+        let state = match u32_at(o::STATE) {
+            1 => CheckpointState::Committed,
+            2 => CheckpointState::Migrated,
+            other => return Err(HeaderProblem::Field(format!("state {other}"))),
+        };
+        let history_count = u32_at(o::HISTORY_COUNT) as usize;
+        if history_count > HISTORY_LEN {
+            return Err(HeaderProblem::Field(format!("history count {history_count}")));
+        }
+        let header = CheckpointHeader {
+            image_id,
+            generation: frame::read_u64(f, o::GENERATION),
+            state,
+            checkpoint_time_ns: frame::read_u64(f, o::CHECKPOINT_TIME),
+            wall_time_ns: frame::read_u64(f, o::WALL_TIME),
+            directory: DirectoryLocation {
+                area: u32_at(o::DIR_AREA),
+                first: u32_at(o::DIR_FIRST),
+                frames: u32_at(o::DIR_FRAMES),
+                entries: u32_at(o::DIR_ENTRIES),
+                checksum: u32_at(o::DIR_CHECKSUM),
+            },
+            processes: ProcessListLocation {
+                slot: u32_at(o::PROC_SLOT),
+                count: u32_at(o::PROC_COUNT),
+                checksum: u32_at(o::PROC_CHECKSUM),
+            },
+            history: (0..history_count)
+                .map(|i| decode_stats(&f[HISTORY_OFFSET + i * HISTORY_ENTRY..][..HISTORY_ENTRY]))
+                .collect(),
+        };
+        header.check_fields(layout)?;
+        Ok(header)
+    }
+
+    fn check_fields(&self, layout: &Layout) -> Result<(), HeaderProblem> {
+        let g = &layout.geometry;
+        let d = &self.directory;
+        let bad = |what: &str| Err(HeaderProblem::Field(what.to_string()));
+        if self.generation == 0 {
+            return bad("generation 0");
+        }
+        if d.area > 1 || self.processes.slot > 1 {
+            return bad("area or process-list slot above 1");
+        }
+        if u64::from(d.first) + u64::from(d.frames) > g.area_frames {
+            return bad("directory outside its area");
+        }
+        if u64::from(d.entries) > u64::from(d.frames) * crate::directory::ENTRIES_PER_FRAME as u64 {
+            return bad("more directory entries than frames hold");
+        }
+        if u64::from(self.processes.count) > g.process_capacity() {
+            return bad("process list longer than its slot");
+        }
+        Ok(())
+    }
+}
+
+fn state_code(state: CheckpointState) -> u32 {
+    match state {
+        CheckpointState::Committed => 1,
+        CheckpointState::Migrated => 2,
+    }
+}
+
+fn encode_stats(s: &CheckpointStats, b: &mut [u8]) {
+    frame::write_u64(b, 0, s.generation);
+    frame::write_u64(b, 8, s.checkpoint_time_ns);
+    frame::write_u64(b, 16, s.pause_ns);
+    frame::write_u64(b, 24, s.commit_ns);
+    frame::write_u32(b, 32, s.page_frames);
+    frame::write_u32(b, 36, s.node_pot_frames);
+    frame::write_u32(b, 40, s.other_frames);
+    frame::write_u32(b, 44, s.directory_frames);
+    frame::write_u64(b, 48, s.migration_wait_ns);
+    frame::write_u64(b, 56, s.skipped_frames);
+}
+
+fn decode_stats(b: &[u8]) -> CheckpointStats {
+    CheckpointStats {
+        generation: frame::read_u64(b, 0),
+        checkpoint_time_ns: frame::read_u64(b, 8),
+        pause_ns: frame::read_u64(b, 16),
+        commit_ns: frame::read_u64(b, 24),
+        page_frames: frame::read_u32(b, 32),
+        node_pot_frames: frame::read_u32(b, 36),
+        other_frames: frame::read_u32(b, 40),
+        directory_frames: frame::read_u32(b, 44),
+        migration_wait_ns: frame::read_u64(b, 48),
+        skipped_frames: frame::read_u64(b, 56),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::Geometry;
+
+    fn sample() -> CheckpointHeader {
+        CheckpointHeader {
+            image_id: 0xABCD,
+            generation: 17,
+            state: CheckpointState::Committed,
+            checkpoint_time_ns: 123_456,
+            wall_time_ns: 1_700_000_000_000_000_000,
+            directory: DirectoryLocation { area: 1, first: 40, frames: 2, entries: 300, checksum: 99 },
+            processes: ProcessListLocation { slot: 1, count: 5, checksum: 7 },
+            history: vec![CheckpointStats {
+                generation: 17,
+                pause_ns: 40_000,
+                page_frames: 12,
+                ..Default::default()
+            }],
+        }
+    }
+
+    #[test]
+    fn header_round_trips() {
+        let layout = Geometry::for_size(16 << 20).unwrap().layout().unwrap();
+        let h = sample();
+        assert_eq!(CheckpointHeader::decode(&h.encode(), 0xABCD, &layout).unwrap(), h);
+    }
+
+    #[test]
+    fn header_problems_are_distinguished() {
+        let layout = Geometry::for_size(16 << 20).unwrap().layout().unwrap();
+        let f = sample().encode();
+        assert_eq!(CheckpointHeader::decode(&f, 1, &layout), Err(HeaderProblem::ForeignImage(0xABCD)));
+        let mut torn = f.clone();
+        torn[2048..].fill(0);
+        assert_eq!(CheckpointHeader::decode(&torn, 0xABCD, &layout), Err(HeaderProblem::Checksum));
+        assert_eq!(CheckpointHeader::decode(&[0; FRAME_SIZE], 0xABCD, &layout), Err(HeaderProblem::NoMagic));
+    }
+
+    #[test]
+    fn migrated_supersedes_committed_of_the_same_generation() {
+        let committed = sample();
+        let migrated = CheckpointHeader { state: CheckpointState::Migrated, ..sample() };
+        let older = CheckpointHeader { generation: 16, state: CheckpointState::Migrated, ..sample() };
+        assert!(migrated.recency() > committed.recency());
+        assert!(committed.recency() > older.recency());
+    }
+}

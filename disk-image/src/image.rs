@@ -1,0 +1,242 @@
+//! Formatting an image and opening one: validation that never writes.
+//!
+//! [`open`] reads the label and both header slots, picks the newest header
+//! that validates, and offers to load what that header relies on (directory,
+//! process list, journal records), verifying every checksum on the way. If
+//! the newest header's directory or process list is damaged and the other
+//! slot holds an older header, [`open`]'s caller can fall back to it with
+//! [`OpenedImage::fallback`].
+
+use crate::directory::{self, DirectoryEntry};
+use crate::error::{HeaderProblem, ImageError};
+use crate::frame::{self, FRAME_BYTES, Frame};
+use crate::header::{CheckpointHeader, CheckpointState, DirectoryLocation, ProcessListLocation};
+use crate::journal::JournalDescriptor;
+use crate::layout::{Geometry, Layout, Region, VolumeLabel};
+use crate::storage::Storage;
+
+/// An image whose label and newest header validated.
+#[derive(Clone, Debug)]
+pub struct OpenedImage {
+    /// Frame 0.
+    pub label: VolumeLabel,
+    /// Regions derived from the label.
+    pub layout: Layout,
+    /// The header restart uses: the newest valid one.
+    pub header: CheckpointHeader,
+    /// What each slot held: primary (frame 1), secondary (frame 2).
+    pub slots: [Result<CheckpointHeader, HeaderProblem>; 2],
+}
+
+/// A valid journal record found at open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JournalRecord {
+    /// Slot index.
+    pub slot: u32,
+    /// The decoded descriptor (its data checksum verified).
+    pub descriptor: JournalDescriptor,
+}
+
+/// Writes a new, empty image: the label and generation 1 in both header
+/// slots, an empty world with no processes. The storage must be all zero.
+pub fn format(
+    storage: &dyn Storage,
+    geometry: Geometry,
+    image_id: u64,
+    now_unix_ns: u64,
+) -> Result<OpenedImage, ImageError> {
+    let layout = geometry.layout()?;
+    let label = VolumeLabel { image_id, created_unix_ns: now_unix_ns, geometry };
+    storage.write(0, 0, &label.encode()[..])?;
+    storage.sync(layout.label)?;
+    let header = CheckpointHeader {
+        image_id,
+        generation: 1,
+        state: CheckpointState::Migrated,
+        checkpoint_time_ns: 0,
+        wall_time_ns: now_unix_ns,
+        directory: DirectoryLocation::default(),
+        processes: ProcessListLocation::default(),
+        history: Vec::new(),
+    };
+    write_header(storage, &layout, &header)?;
+    open(storage, geometry.total_frames * FRAME_BYTES)
+}
+
+/// Writes `header` to the primary slot, syncs, then the secondary, syncs:
+/// the commit point of a checkpoint.
+pub fn write_header(
+    storage: &dyn Storage,
+    layout: &Layout,
+    header: &CheckpointHeader,
+) -> Result<(), ImageError> {
+    let encoded = header.encode();
+    for slot in 0..2 {
+        let frame = layout.headers.first + slot;
+        storage.write(frame, 0, &encoded[..])?;
+        storage.sync(Region { first: frame, count: 1 })?;
+    }
+    Ok(())
+}
+
+/// Reads and validates the label and both headers. Never writes.
+pub fn open(storage: &dyn Storage, file_bytes: u64) -> Result<OpenedImage, ImageError> {
+    if storage.frame_count() < 3 {
+        return Err(ImageError::NotAnImage);
+    }
+    let label = VolumeLabel::decode(&storage.read_frame(0), file_bytes)?;
+    let layout = label.geometry.layout()?;
+    let read_slot = |i: u64| {
+        CheckpointHeader::decode(&storage.read_frame(layout.headers.first + i), label.image_id, &layout)
+    };
+    let slots = [read_slot(0), read_slot(1)];
+    let header = match (&slots[0], &slots[1]) {
+        (Ok(a), Ok(b)) => if b.recency() > a.recency() { b } else { a }.clone(),
+        (Ok(a), Err(_)) => a.clone(),
+        (Err(_), Ok(b)) => b.clone(),
+        (Err(p), Err(s)) => {
+            return Err(ImageError::NoValidHeader { primary: p.clone(), secondary: s.clone() });
+        }
+    };
+    Ok(OpenedImage { label, layout, header, slots })
+}
+
+impl OpenedImage {
+    /// The other slot's header, if it validates and is older than the one
+    /// chosen: where to restart from when the chosen one's data is damaged.
+    pub fn fallback(&self) -> Option<OpenedImage> {
+        let older = self
+            .slots
+            .iter()
+            .filter_map(|s| s.as_ref().ok())
+            .find(|h| h.recency() < self.header.recency())?
+            .clone();
+        Some(OpenedImage { header: older, ..self.clone() })
+    }
+
+    /// Loads the directory of a committed header, verifying its checksum,
+    /// that every entry points inside the home frames and the area, and
+    /// (when `verify_frames`) every listed frame's checksum. A migrated
+    /// header has an empty directory.
+    pub fn load_directory(
+        &self,
+        storage: &dyn Storage,
+        verify_frames: bool,
+    ) -> Result<Vec<DirectoryEntry>, ImageError> {
+        let d = self.header.directory;
+        if self.header.state == CheckpointState::Migrated {
+            return Ok(Vec::new());
+        }
+        let area = self.layout.areas[d.area as usize];
+        let frames: Vec<Box<Frame>> = (0..u64::from(d.frames))
+            .map(|i| storage.read_frame(area.first + u64::from(d.first) + i))
+            .collect();
+        if directory::frames_checksum(&frames) != d.checksum {
+            return Err(self.damaged("its directory fails its checksum".into()));
+        }
+        let entries = directory::decode_directory(&frames, d.entries as usize);
+        let home = self.layout.home();
+        for e in &entries {
+            if !home.contains(e.home) || e.area_frame >= d.first {
+                return Err(self.damaged(format!("directory entry {e:?} points outside the image's regions")));
+            }
+            if verify_frames
+                && frame::checksum(&storage.read_frame(area.first + u64::from(e.area_frame))[..])
+                    != e.checksum
+            {
+                return Err(self.damaged(format!(
+                    "frame {} (home {}) in area {} fails its checksum",
+                    e.area_frame, e.home, d.area
+                )));
+            }
+        }
+        Ok(entries)
+    }
+
+    /// Loads the process list (root-node CDAs), verifying its checksum.
+    pub fn load_process_list(&self, storage: &dyn Storage) -> Result<Vec<u64>, ImageError> {
+        let p = self.header.processes;
+        let slot = self.layout.process_list_slot(p.slot);
+        let needed = (p.count as usize).div_ceil(crate::layout::PROCESSES_PER_FRAME as usize);
+        let frames: Vec<Box<Frame>> =
+            (0..needed as u64).map(|i| storage.read_frame(slot.first + i)).collect();
+        let roots = directory::decode_process_list(&frames, p.count as usize);
+        if directory::process_list_checksum(&roots) != p.checksum {
+            return Err(self.damaged("its process list fails its checksum".into()));
+        }
+        Ok(roots)
+    }
+
+    /// Every journal record whose descriptor and data validate.
+    pub fn journal_records(&self, storage: &dyn Storage) -> Vec<JournalRecord> {
+        (0..self.layout.geometry.journal_slots)
+            .filter_map(|slot| {
+                let (descriptor_frame, data_frame) = self.layout.journal_slot(slot);
+                let descriptor = JournalDescriptor::decode(&storage.read_frame(descriptor_frame))?;
+                let data_ok =
+                    frame::checksum(&storage.read_frame(data_frame)[..]) == descriptor.data_checksum;
+                (data_ok && descriptor.page < self.layout.geometry.page_count)
+                    .then_some(JournalRecord { slot, descriptor })
+            })
+            .collect()
+    }
+
+    fn damaged(&self, what: String) -> ImageError {
+        ImageError::Damaged { generation: self.header.generation, what }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::{FaultKind, FaultPlan, FaultyStorage};
+
+    const BYTES: u64 = 4 << 20;
+
+    fn blank(plan: Option<FaultPlan>) -> FaultyStorage {
+        FaultyStorage::new(&vec![0u8; BYTES as usize], plan)
+    }
+
+    #[test]
+    fn format_then_open() {
+        let s = blank(None);
+        let g = Geometry::for_size(BYTES).unwrap();
+        let opened = format(&s, g, 77, 1000).unwrap();
+        assert_eq!(opened.header.generation, 1);
+        assert_eq!(opened.header.state, CheckpointState::Migrated);
+        let again = open(&s, BYTES).unwrap();
+        assert_eq!(again.label.image_id, 77);
+        assert!(again.slots.iter().all(|h| h.is_ok()));
+        assert!(again.load_directory(&s, true).unwrap().is_empty());
+        assert!(again.load_process_list(&s).unwrap().is_empty());
+        assert!(again.journal_records(&s).is_empty());
+    }
+
+    /// A torn header write during a commit: the torn slot fails its checksum
+    /// and the other slot (holding the previous header) is used.
+    #[test]
+    fn torn_primary_header_falls_back_to_secondary() {
+        let g = Geometry::for_size(BYTES).unwrap();
+        let base = blank(None);
+        format(&base, g, 5, 0).unwrap();
+        let image = base.durable_image();
+        let layout = g.layout().unwrap();
+        let next = CheckpointHeader { generation: 2, ..open(&base, BYTES).unwrap().header };
+        for seed in 0..8 {
+            // Event 0 is the primary header write.
+            let s =
+                FaultyStorage::new(&image, Some(FaultPlan { event: 0, kind: FaultKind::TornWrite, seed }));
+            write_header(&s, &layout, &next).unwrap();
+            let crashed = FaultyStorage::new(&s.crash_image().unwrap().bytes, None);
+            let opened = open(&crashed, BYTES).unwrap();
+            assert_eq!(opened.header.generation, 1, "seed {seed}");
+            assert_eq!(opened.slots[0], Err(HeaderProblem::Checksum));
+        }
+        // Crash after the primary is durable but before the secondary: the new header wins.
+        let s =
+            FaultyStorage::new(&image, Some(FaultPlan { event: 2, kind: FaultKind::StopAtWrite, seed: 0 }));
+        write_header(&s, &layout, &next).unwrap();
+        let crashed = FaultyStorage::new(&s.crash_image().unwrap().bytes, None);
+        assert_eq!(open(&crashed, BYTES).unwrap().header.generation, 2);
+    }
+}

@@ -1,0 +1,188 @@
+//! The working-state path: where the current version of every home frame is.
+//!
+//! The committed checkpoint is never modified in place (design.md,
+//! "The working-state invariant"). Every home frame (page, node pot,
+//! allocation pot, checksum pot) has up to three versions:
+//!
+//! * **working** (`W`): written since the last snapshot; lives in the
+//!   working checkpoint area, which no valid header refers to;
+//! * **frozen** (`F`): the snapshot being written, or the last committed
+//!   checkpoint's frames not yet migrated; lives in the other area;
+//! * **home**: the frame at its home location.
+//!
+//! The current version is the first of W, F, home that exists. The first
+//! write to a frame in an epoch copies its current version into a fresh
+//! working-area frame ("copy on write"); later writes go there directly.
+//! Because only W frames are ever written by domains and the kernel, the OS
+//! may flush any mapped byte at any time without harm.
+
+mod area;
+
+pub use area::AreaAllocator;
+
+use std::sync::Arc;
+
+use disk_image::storage::Storage;
+use disk_image::{FRAME_SIZE, Layout, StorageError};
+use rustc_hash::FxHashMap;
+
+/// A map from home frame to the absolute frame holding a newer version.
+pub type FrameMap = FxHashMap<u64, u64>;
+
+/// Errors of the working-state path.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The working area has no free frame left above the checkpoint reserve:
+    /// a checkpoint must be taken before more frames can be written.
+    #[error("the working checkpoint area is full; a checkpoint is needed")]
+    AreaFull,
+    /// The storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// The versions of the home frames, and the storage under them.
+pub struct Store {
+    storage: Arc<dyn Storage>,
+    layout: Layout,
+    working: FrameMap,
+    frozen: Arc<FrameMap>,
+    area: AreaAllocator,
+    /// Changes whenever a frame's current location changes; address
+    /// translation caches compare it to know they are stale.
+    location_generation: u64,
+}
+
+impl Store {
+    /// A store over `storage` whose frozen set is `frozen` (the committed
+    /// directory at restart, or empty) and whose working area is `working_area`.
+    pub fn new(storage: Arc<dyn Storage>, layout: Layout, frozen: FrameMap, working_area: usize) -> Store {
+        let area = AreaAllocator::new(layout.areas[working_area], working_area);
+        Store {
+            storage,
+            layout,
+            working: FrameMap::default(),
+            frozen: Arc::new(frozen),
+            area,
+            location_generation: 1,
+        }
+    }
+
+    /// The storage under the store.
+    pub fn storage(&self) -> &Arc<dyn Storage> {
+        &self.storage
+    }
+
+    /// The image's regions.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// The location generation (see the field).
+    pub fn location_generation(&self) -> u64 {
+        self.location_generation
+    }
+
+    /// Marks every cached translation stale.
+    pub fn bump_location_generation(&mut self) {
+        self.location_generation += 1;
+    }
+
+    /// The frame holding the current version of `home`.
+    pub fn current(&self, home: u64) -> u64 {
+        debug_assert!(self.layout.home().contains(home), "STORE001 {home} is not a home frame");
+        if let Some(&f) = self.working.get(&home) {
+            return f;
+        }
+        self.frozen.get(&home).copied().unwrap_or(home)
+    }
+
+    /// Whether `home` has a working version (was written this epoch).
+    pub fn is_working(&self, home: u64) -> bool {
+        self.working.contains_key(&home)
+    }
+
+    /// The frame to write `home` through, copying it into the working area
+    /// first if this is its first write of the epoch.
+    pub fn writable(&mut self, home: u64) -> Result<u64, StoreError> {
+        if let Some(&f) = self.working.get(&home) {
+            return Ok(f);
+        }
+        let from = self.current(home);
+        let to = self.area.allocate(home).ok_or(StoreError::AreaFull)?;
+        self.storage.copy_frame(from, to)?;
+        self.storage.grant_write(to)?;
+        self.working.insert(home, to);
+        self.location_generation += 1;
+        Ok(to)
+    }
+
+    /// Copies bytes of the current version of `home` at `offset`.
+    pub fn read(&self, home: u64, offset: usize, buf: &mut [u8]) {
+        self.storage.read(self.current(home), offset, buf);
+    }
+
+    /// A copy of the current version of `home`.
+    pub fn read_frame(&self, home: u64) -> Box<disk_image::Frame> {
+        self.storage.read_frame(self.current(home))
+    }
+
+    /// Writes bytes into `home` at `offset` (copying on first write).
+    pub fn write(&mut self, home: u64, offset: usize, data: &[u8]) -> Result<(), StoreError> {
+        debug_assert!(offset + data.len() <= FRAME_SIZE, "STORE002 write crosses a frame");
+        let frame = self.writable(home)?;
+        self.storage.store(frame, offset, data)?;
+        Ok(())
+    }
+
+    /// The working-area allocator (for reserve accounting).
+    pub fn area(&self) -> &AreaAllocator {
+        &self.area
+    }
+
+    /// Sets the frames kept free for finishing a checkpoint.
+    pub fn set_reserve(&mut self, frames: u64) {
+        self.area.set_reserve(frames);
+    }
+
+    /// Frames written this epoch, and the working map.
+    pub fn working(&self) -> &FrameMap {
+        &self.working
+    }
+
+    /// The frozen map (snapshot or unmigrated committed frames).
+    pub fn frozen(&self) -> &Arc<FrameMap> {
+        &self.frozen
+    }
+
+    /// Freezes the working set: it becomes the frozen set and a new, empty
+    /// working set starts in the other area. The frozen set must be empty
+    /// (the previous checkpoint fully migrated). Returns the frozen area's
+    /// allocator state, which the checkpoint writer continues to use for its
+    /// own frames. Constant time: two map swaps.
+    pub fn freeze(&mut self) -> AreaAllocator {
+        assert!(self.frozen.is_empty(), "STORE003 freeze while the previous checkpoint is unmigrated");
+        let next_area = 1 - self.area.index();
+        let fresh = AreaAllocator::new(self.layout.areas[next_area], next_area);
+        let frozen_area = std::mem::replace(&mut self.area, fresh);
+        self.frozen = Arc::new(std::mem::take(&mut self.working));
+        self.area.set_reserve(frozen_area.reserve());
+        self.location_generation += 1;
+        frozen_area
+    }
+
+    /// Adds frames the checkpoint writer placed in the frozen area (e.g.
+    /// checksum pots) so reads find them.
+    pub fn extend_frozen(&mut self, frames: impl IntoIterator<Item = (u64, u64)>) {
+        let map = Arc::make_mut(&mut self.frozen);
+        map.extend(frames);
+        self.location_generation += 1;
+    }
+
+    /// Forgets the frozen set once migration has copied it home and a
+    /// migrated header is durable.
+    pub fn release_frozen(&mut self) {
+        self.frozen = Arc::new(FrameMap::default());
+        self.location_generation += 1;
+    }
+}

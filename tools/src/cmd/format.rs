@@ -1,0 +1,55 @@
+//! `gnosis format IMAGE --size SIZE`: create a new image.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, bail};
+use disk_image::storage::MmapStorage;
+use disk_image::{FRAME_BYTES, Geometry};
+
+use super::human_bytes;
+
+/// Arguments of `gnosis format`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Path of the image file to create (must not exist).
+    pub image: PathBuf,
+    /// Image size, e.g. 256MiB or 1GiB (at least 2MiB).
+    #[arg(long, value_parser = crate::size::parse_size)]
+    pub size: u64,
+}
+
+/// Creates the image file, sparse, and writes its label and first header.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.image.exists() {
+        bail!(
+            "{} already exists; gnosis format never overwrites a file: remove it or choose another path",
+            args.image.display()
+        );
+    }
+    let geometry = Geometry::for_size(args.size)?;
+    let result = create(&args, geometry);
+    if result.is_err() {
+        // The file is ours and half made: leave nothing behind.
+        let _ = std::fs::remove_file(&args.image);
+    }
+    result?;
+    println!(
+        "formatted {}: {} ({} pages, {} nodes, two checkpoint areas of {} each)",
+        args.image.display(),
+        human_bytes(geometry.total_frames * FRAME_BYTES),
+        geometry.page_count,
+        geometry.node_count(),
+        human_bytes(geometry.area_frames * FRAME_BYTES),
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn create(args: &Args, geometry: Geometry) -> anyhow::Result<()> {
+    let storage = MmapStorage::create(&args.image, geometry.total_frames)
+        .with_context(|| format!("cannot create {}", args.image.display()))?;
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
+    disk_image::format(&storage, geometry, rand::random(), now)?;
+    Ok(())
+}

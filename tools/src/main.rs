@@ -1,0 +1,46 @@
+//! `gnosis`: format, run, inspect and check Gnosis images.
+
+mod cmd;
+mod size;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// A persistent capability kernel in the Gnosis/KeyKOS model.
+#[derive(Parser)]
+#[command(name = "gnosis", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a new image.
+    Format(cmd::format::Args),
+    /// Show an image's headers, regions, objects and checkpoint.
+    Inspect(cmd::inspect::Args),
+    /// Verify an image's checksums and invariants (exit status 1 if damaged).
+    Fsck(cmd::fsck::Args),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("GNOSIS_LOG"))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Format(args) => cmd::format::run(args),
+        Command::Inspect(args) => cmd::inspect::run(args),
+        Command::Fsck(args) => cmd::fsck::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("gnosis: error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
