@@ -8,7 +8,7 @@
 //! |---:|---:|---|
 //! | 0 | 8 | home frame (absolute frame number) |
 //! | 8 | 4 | area frame (relative to the area's first frame) |
-//! | 12 | 4 | CRC-32C of the frame's 4096 bytes |
+//! | 12 | 4 | CRC-32C of the home frame number (8 bytes LE) then the frame: all 4096 bytes of a page, the first 4092 of a pot (its seal left out) |
 //!
 //! The header carries the entry count and a CRC-32C over all directory
 //! frames. A **process list** is an array of root-node CDAs (8 bytes each,
@@ -28,7 +28,8 @@ pub struct DirectoryEntry {
     pub home: u64,
     /// Where the version lies, relative to its area's first frame.
     pub area_frame: u32,
-    /// CRC-32C of the version's contents.
+    /// CRC-32C of the home frame number and the version's contents
+    /// ([`crate::frame::checksum_at`]).
     pub checksum: u32,
 }
 

@@ -29,6 +29,16 @@ pub fn checksum(data: &[u8]) -> u32 {
     crc32c::crc32c(data)
 }
 
+/// CRC-32C of the home frame number (little endian) and the first `len`
+/// bytes of a version of that frame: what a directory records. For a
+/// self-sealed frame (a pot) `len` leaves out the seal: the CRC of any
+/// frame carrying its own CRC-based seal is one constant (the CRC residue),
+/// with or without a prefix, so it could not tell a pot from a zero frame
+/// that never landed. The home number ties the version to its frame.
+pub fn checksum_at(home: u64, data: &[u8], len: usize) -> u32 {
+    crc32c::crc32c_append(crc32c::crc32c(&home.to_le_bytes()), &data[..len])
+}
+
 /// Sealed CRC-32C of `data`: 0 when `data` is all zero.
 pub fn seal(data: &[u8]) -> u32 {
     crc32c::crc32c(data) ^ zero_checksum(data.len())
@@ -117,6 +127,23 @@ mod tests {
         assert!(frame_seal_ok(&frame));
         frame[2000] ^= 0x10;
         assert!(!frame_seal_ok(&frame));
+    }
+
+    #[test]
+    fn sealed_frames_share_one_plain_checksum_so_directories_leave_the_seal_out() {
+        let mut a = ZERO_FRAME;
+        a[7] = 1;
+        write_frame_seal(&mut a);
+        let mut b = ZERO_FRAME;
+        b[900] = 0x55;
+        write_frame_seal(&mut b);
+        // The CRC residue: why directories leave a pot's seal out.
+        assert_eq!(checksum(&a), checksum(&ZERO_FRAME));
+        assert_eq!(checksum(&b), checksum(&ZERO_FRAME));
+        assert_eq!(checksum_at(5, &a, FRAME_SIZE), checksum_at(5, &ZERO_FRAME, FRAME_SIZE));
+        assert_ne!(checksum_at(5, &a, FRAME_SIZE - 4), checksum_at(5, &ZERO_FRAME, FRAME_SIZE - 4));
+        assert_ne!(checksum_at(5, &a, FRAME_SIZE - 4), checksum_at(5, &b, FRAME_SIZE - 4));
+        assert_ne!(checksum_at(5, &a, FRAME_SIZE - 4), checksum_at(6, &a, FRAME_SIZE - 4));
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! [`OpenedImage::fallback`].
 
 use crate::directory::{self, DirectoryEntry};
-use crate::error::{HeaderProblem, ImageError};
+use crate::error::{HeaderProblem, ImageError, StorageError};
 use crate::frame::{self, FRAME_BYTES, Frame};
 use crate::header::{CheckpointHeader, CheckpointState, DirectoryLocation, ProcessListLocation};
 use crate::journal::JournalDescriptor;
@@ -69,14 +69,23 @@ pub fn write_header(
     storage: &dyn Storage,
     layout: &Layout,
     header: &CheckpointHeader,
-) -> Result<(), ImageError> {
-    let encoded = header.encode();
+) -> Result<(), StorageError> {
     for slot in 0..2 {
-        let frame = layout.headers.first + slot;
-        storage.write(frame, 0, &encoded[..])?;
-        storage.sync(Region { first: frame, count: 1 })?;
+        write_header_slot(storage, layout, header, slot)?;
     }
     Ok(())
+}
+
+/// Writes `header` to one slot (0 primary, 1 secondary) and syncs it.
+pub fn write_header_slot(
+    storage: &dyn Storage,
+    layout: &Layout,
+    header: &CheckpointHeader,
+    slot: u64,
+) -> Result<(), StorageError> {
+    let frame = layout.headers.first + slot;
+    storage.write(frame, 0, &header.encode()[..])?;
+    storage.sync(Region { first: frame, count: 1 })
 }
 
 /// Reads and validates the label and both headers. Never writes.
@@ -141,8 +150,11 @@ impl OpenedImage {
                 return Err(self.damaged(format!("directory entry {e:?} points outside the image's regions")));
             }
             if verify_frames
-                && frame::checksum(&storage.read_frame(area.first + u64::from(e.area_frame))[..])
-                    != e.checksum
+                && frame::checksum_at(
+                    e.home,
+                    &storage.read_frame(area.first + u64::from(e.area_frame))[..],
+                    self.layout.checksummed_len(e.home),
+                ) != e.checksum
             {
                 return Err(self.damaged(format!(
                     "frame {} (home {}) in area {} fails its checksum",

@@ -240,6 +240,16 @@ impl Layout {
         }
     }
 
+    /// Bytes of a version of home frame `home` that its directory checksum
+    /// covers: all of a page, a pot without its seal (see
+    /// [`crate::frame::checksum_at`]).
+    pub fn checksummed_len(&self, home: u64) -> usize {
+        match self.home_kind(home) {
+            Some(HomeKind::Page(_)) | None => FRAME_SIZE,
+            Some(_) => FRAME_SIZE - 4,
+        }
+    }
+
     /// Home frame of page `page` (its page number).
     pub fn page_frame(&self, page: u64) -> u64 {
         debug_assert!(page < self.geometry.page_count, "LAYOUT001 page out of range");

@@ -1,8 +1,23 @@
 //! The Gnosis kernel: pages, nodes and keys in a memory-mapped image.
 
+pub mod builder;
 pub mod check;
+pub mod checkpoint;
+pub mod clock;
+pub mod cpu;
+pub mod device;
+pub mod domain;
+pub mod elf;
 pub mod inspect;
+pub mod invoke;
+pub mod journal;
+pub mod kernel;
 pub mod key;
+pub mod memory;
+pub mod meter;
 pub mod object;
 pub mod restart;
+pub mod segment;
 pub mod store;
+pub mod trap;
+pub mod wait;

@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use disk_image::storage::{FaultyStorage, Storage};
 use disk_image::{FRAME_BYTES, Geometry};
+use kernel::clock::Clock;
+use kernel::kernel::{Background, Config, Kernel};
 use kernel::restart::{self, LoadedImage};
 
 /// A freshly formatted in-memory image of `bytes` bytes, as durable bytes.
@@ -16,8 +18,31 @@ pub fn formatted_image(bytes: u64) -> Vec<u8> {
 
 /// Loads an in-memory image's newest checkpoint.
 pub fn load(image: &[u8]) -> (Arc<FaultyStorage>, LoadedImage) {
-    let storage = Arc::new(FaultyStorage::new(image, None));
+    load_with(Arc::new(FaultyStorage::new(image, None)))
+}
+
+/// Loads the newest checkpoint of the image in `storage`.
+pub fn load_with(storage: Arc<FaultyStorage>) -> (Arc<FaultyStorage>, LoadedImage) {
     let dynamic: Arc<dyn Storage> = storage.clone();
-    let loaded = restart::load(dynamic, image.len() as u64).expect("load");
+    let len = storage.frame_count() * FRAME_BYTES;
+    let loaded = restart::load(dynamic, len).expect("load");
     (storage, loaded)
+}
+
+/// Boots a kernel (inline background work, simulated clock) on `storage`.
+pub fn boot(storage: Arc<FaultyStorage>) -> (Arc<FaultyStorage>, Kernel) {
+    let (storage, loaded) = load_with(storage);
+    let clock = Clock::simulated_after_restart(loaded.opened.header.checkpoint_time_ns, 1_000);
+    let kernel = Kernel::boot(loaded, clock, Config::default(), Background::Inline).expect("boot");
+    (storage, kernel)
+}
+
+/// A kernel over a fresh in-memory image, with a simulated clock.
+pub fn kernel(bytes: u64) -> (Arc<FaultyStorage>, Kernel) {
+    boot(Arc::new(FaultyStorage::new(&formatted_image(bytes), None)))
+}
+
+/// Little-endian bytes of instruction words.
+pub fn code(words: &[u32]) -> Vec<u8> {
+    words.iter().flat_map(|w| w.to_le_bytes()).collect()
 }

@@ -23,6 +23,8 @@ enum Command {
     Inspect(cmd::inspect::Args),
     /// Verify an image's checksums and invariants (exit status 1 if damaged).
     Fsck(cmd::fsck::Args),
+    /// Run an RV32IM ELF executable as a lone domain until it stops.
+    Exec(cmd::exec::Args),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +37,7 @@ fn main() -> ExitCode {
         Command::Format(args) => cmd::format::run(args),
         Command::Inspect(args) => cmd::inspect::run(args),
         Command::Fsck(args) => cmd::fsck::run(args),
+        Command::Exec(args) => cmd::exec::run(args),
     };
     match result {
         Ok(code) => code,

@@ -51,6 +51,8 @@ pub struct Store {
     /// Changes whenever a frame's current location changes; address
     /// translation caches compare it to know they are stale.
     location_generation: u64,
+    /// A home frame written in place, never checkpointed (the journal page).
+    pinned: Option<u64>,
 }
 
 impl Store {
@@ -65,6 +67,7 @@ impl Store {
             frozen: Arc::new(frozen),
             area,
             location_generation: 1,
+            pinned: None,
         }
     }
 
@@ -102,11 +105,30 @@ impl Store {
         self.working.contains_key(&home)
     }
 
+    /// Makes `home` the pinned frame: written in place, never checkpointed.
+    pub fn set_pinned(&mut self, home: u64) {
+        assert!(
+            !self.working.contains_key(&home) && !self.frozen.contains_key(&home),
+            "STORE004 pinning a versioned frame"
+        );
+        self.pinned = Some(home);
+    }
+
+    /// Whether `home` is the pinned frame.
+    pub fn is_pinned(&self, home: u64) -> bool {
+        self.pinned == Some(home)
+    }
+
     /// The frame to write `home` through, copying it into the working area
-    /// first if this is its first write of the epoch.
+    /// first if this is its first write of the epoch (the pinned frame is
+    /// written in place).
     pub fn writable(&mut self, home: u64) -> Result<u64, StoreError> {
         if let Some(&f) = self.working.get(&home) {
             return Ok(f);
+        }
+        if self.pinned == Some(home) {
+            self.storage.grant_write(home)?;
+            return Ok(home);
         }
         let from = self.current(home);
         let to = self.area.allocate(home).ok_or(StoreError::AreaFull)?;

@@ -1,0 +1,255 @@
+//! Building objects directly, outside any domain: the big bang, `gnosis
+//! exec`'s scratch world, and tests. In a running world new objects come
+//! from the space bank through range keys; the builder is the kernel's own
+//! hand before there is a world (KeyKOS `Base/ckitems.c`).
+//!
+//! Objects are taken from the lowest CDAs not yet allocated. Address spaces
+//! are black segment trees: a root node of lss 7 (16 × 256 MiB covers the
+//! 32-bit space) and nodes of lss 6, 5, 4, 3 down to the pages.
+
+use crate::domain::{self, RunState};
+use crate::kernel::{Kernel, KernelError};
+use crate::key::{Cda, Key, KeyType, MemoryFlags};
+use crate::meter;
+use crate::object::{self, node};
+
+/// lss of the root node of a full 32-bit address space.
+pub const ROOT_LSS: u8 = 7;
+
+/// Hands out fresh objects and wires them together.
+pub struct Builder<'k> {
+    kernel: &'k mut Kernel,
+    next_page: u64,
+    next_node: u64,
+}
+
+/// What a new domain starts with.
+#[derive(Clone, Debug)]
+pub struct DomainSpec {
+    /// Memory key for root slot 3.
+    pub memory: Key,
+    /// Meter key for root slot 1.
+    pub meter: Key,
+    /// Keeper for root slot 2.
+    pub keeper: Key,
+    /// Initial pc.
+    pub pc: u32,
+    /// Initial sp (x2).
+    pub sp: u32,
+    /// Key registers 1..16 to set (slot, key).
+    pub keys: Vec<(usize, Key)>,
+    /// Name (up to 11 bytes) for root slot 10.
+    pub name: String,
+    /// Initial state.
+    pub state: RunState,
+    /// Brand for root slot 0.
+    pub brand: Key,
+}
+
+impl Default for DomainSpec {
+    fn default() -> Self {
+        DomainSpec {
+            memory: Key::NULL,
+            meter: Key::NULL,
+            keeper: Key::NULL,
+            pc: 0,
+            sp: 0,
+            keys: Vec::new(),
+            name: String::new(),
+            state: RunState::Running,
+            brand: Key::NULL,
+        }
+    }
+}
+
+impl<'k> Builder<'k> {
+    /// A builder over `kernel` (no domain may be running).
+    pub fn new(kernel: &'k mut Kernel) -> Builder<'k> {
+        Builder { kernel, next_page: 0, next_node: 0 }
+    }
+
+    /// The kernel.
+    pub fn kernel(&mut self) -> &mut Kernel {
+        self.kernel
+    }
+
+    /// Allocates the lowest free node.
+    pub fn node(&mut self) -> Result<Cda, KernelError> {
+        let count = self.kernel.layout().geometry.node_count();
+        let cda = self.take(count, true)?;
+        Ok(cda)
+    }
+
+    /// Allocates the lowest free page.
+    pub fn page(&mut self) -> Result<Cda, KernelError> {
+        let count = self.kernel.layout().geometry.page_count;
+        self.take(count, false)
+    }
+
+    fn take(&mut self, count: u64, nodes: bool) -> Result<Cda, KernelError> {
+        let cursor = if nodes { &mut self.next_node } else { &mut self.next_page };
+        while *cursor < count {
+            let cda = if nodes { Cda::node(*cursor) } else { Cda::page(*cursor) };
+            *cursor += 1;
+            if !object::allocation(self.kernel.store(), cda).allocated {
+                object::create(self.kernel.store_mut(), cda)?;
+                return Ok(cda);
+            }
+        }
+        panic!("BUILDER001 the image has no free {}", if nodes { "node" } else { "page" });
+    }
+
+    /// Allocates a specific object (e.g. the prime meter's well-known node).
+    pub fn claim(&mut self, cda: Cda) -> Result<Key, KernelError> {
+        object::create(self.kernel.store_mut(), cda)?;
+        Ok(self.key(if cda.is_node() { KeyType::Node } else { KeyType::Page }, cda, 0))
+    }
+
+    /// A current key of `kind` to `cda`.
+    pub fn key(&self, kind: KeyType, cda: Cda, databyte: u8) -> Key {
+        Key::object(kind, cda, object::allocation(self.kernel.store(), cda).id, databyte)
+    }
+
+    /// Stores `key` in a node slot.
+    pub fn set(&mut self, node: Cda, slot: usize, key: Key) -> Result<(), KernelError> {
+        node::set_slot(self.kernel.store_mut(), node, slot, key)?;
+        Ok(())
+    }
+
+    /// Makes the well-known prime meter (with `cpu` instructions) and returns a meter key to it.
+    pub fn prime_meter(&mut self, cpu: u64) -> Result<Key, KernelError> {
+        let prime = self.kernel.config().prime_meter;
+        self.claim(prime)?;
+        self.set(prime, meter::SLOT_CPU, Key::data(cpu))?;
+        Ok(self.key(KeyType::Meter, prime, 0))
+    }
+
+    /// A new meter under `superior` with `cpu` instructions and `keeper`.
+    pub fn meter(&mut self, superior: Key, cpu: u64, keeper: Key) -> Result<Key, KernelError> {
+        let n = self.node()?;
+        self.set(n, meter::SLOT_SUPERIOR, superior)?;
+        self.set(n, meter::SLOT_KEEPER, keeper)?;
+        self.set(n, meter::SLOT_CPU, Key::data(cpu))?;
+        Ok(self.key(KeyType::Meter, n, 0))
+    }
+
+    /// An empty address space: a node key of lss 7 to a fresh node.
+    pub fn address_space(&mut self) -> Result<Key, KernelError> {
+        let n = self.node()?;
+        Ok(self.key(KeyType::Node, n, ROOT_LSS))
+    }
+
+    /// Maps `page` at `vaddr` (page aligned) in the black tree `space`,
+    /// making the nodes on the way.
+    pub fn map(&mut self, space: Key, vaddr: u32, page: Key) -> Result<(), KernelError> {
+        assert_eq!(vaddr & 0xFFF, 0, "BUILDER002 unaligned mapping");
+        let mut node = space.cda();
+        for lss in (3..=ROOT_LSS).rev() {
+            let slot = ((vaddr >> (4 * u32::from(lss))) & 0xF) as usize;
+            if lss == 3 {
+                return self.set(node, slot, page);
+            }
+            let child = object::validate(self.kernel.store(), node::slot(self.kernel.store(), node, slot));
+            node = if child.kind() == KeyType::Node {
+                child.cda()
+            } else {
+                let fresh = self.node()?;
+                let key = self.key(KeyType::Node, fresh, lss - 1);
+                self.set(node, slot, key)?;
+                fresh
+            };
+        }
+        unreachable!("BUILDER003 walked past the pages")
+    }
+
+    /// Maps fresh zeroed pages over `[vaddr, vaddr + len)`; returns them.
+    pub fn map_fresh(
+        &mut self,
+        space: Key,
+        vaddr: u32,
+        len: u32,
+        read_only: bool,
+    ) -> Result<Vec<Cda>, KernelError> {
+        let first = vaddr & !0xFFF;
+        let end = vaddr.checked_add(len).expect("BUILDER004 range wraps").next_multiple_of(4096);
+        let databyte = if read_only { MemoryFlags::READ_ONLY.bits() } else { 0 };
+        let mut pages = Vec::new();
+        for at in (first..end).step_by(4096) {
+            let page = self.page()?;
+            let key = self.key(KeyType::Page, page, databyte);
+            self.map(space, at, key)?;
+            pages.push(page);
+        }
+        Ok(pages)
+    }
+
+    /// Writes bytes into guest pages (as mapped by `space`) at `vaddr`.
+    pub fn write_memory(&mut self, space: Key, vaddr: u32, data: &[u8]) -> Result<(), KernelError> {
+        let mut memory = crate::memory::DomainMemory {
+            store: &mut self.kernel.store,
+            code: &mut self.kernel.code,
+            walked: &mut self.kernel.walked,
+            memory: space.with_databyte(ROOT_LSS),
+            journal_written: false,
+        };
+        match memory.write(vaddr, data) {
+            Ok(()) => Ok(()),
+            Err(crate::memory::MemoryFault::Storage(e)) => Err(e.into()),
+            Err(other) => panic!("BUILDER005 writing unmapped memory at {vaddr:#x}: {other:?}"),
+        }
+    }
+
+    /// A new domain: root, general-keys and registers nodes.
+    pub fn domain(&mut self, spec: &DomainSpec) -> Result<Cda, KernelError> {
+        let (root, keys, regs) = (self.node()?, self.node()?, self.node()?);
+        for (slot, key) in [
+            (domain::SLOT_BRAND, spec.brand),
+            (domain::SLOT_METER, spec.meter),
+            (domain::SLOT_KEEPER, spec.keeper),
+            (domain::SLOT_MEMORY, spec.memory),
+            (domain::SLOT_NAME, name_key(&spec.name)),
+            (domain::SLOT_STATE, Key::data(spec.state.code())),
+            (domain::SLOT_KEYS, self.key(KeyType::Node, keys, 0)),
+            (domain::SLOT_REGISTERS, self.key(KeyType::Node, regs, 0)),
+        ] {
+            self.set(root, slot, key)?;
+        }
+        self.set(regs, 0, Key::data(u64::from(spec.pc)))?;
+        self.set(regs, 1, Key::data(u64::from(spec.sp)))?;
+        for &(slot, key) in &spec.keys {
+            if slot != 0 {
+                self.set(keys, slot & 15, key)?;
+            }
+        }
+        if spec.state == RunState::Running {
+            domain::set_process_bit(self.kernel.store_mut(), root, true)?;
+            self.kernel.make_ready(root);
+        }
+        Ok(root)
+    }
+
+    /// A start key to a domain.
+    pub fn start_key(&self, root: Cda, databyte: u8) -> Key {
+        self.key(KeyType::Start, root, databyte)
+    }
+
+    /// A domain key to a domain.
+    pub fn domain_key(&self, root: Cda) -> Key {
+        self.key(KeyType::Domain, root, 0)
+    }
+}
+
+/// A data key holding up to 11 bytes of a name.
+pub fn name_key(name: &str) -> Key {
+    let mut body = [0u8; 11];
+    let bytes = name.as_bytes();
+    body[..bytes.len().min(11)].copy_from_slice(&bytes[..bytes.len().min(11)]);
+    Key::data_bytes(body)
+}
+
+/// The name held by a name key.
+pub fn name_of(key: Key) -> String {
+    let body = key.data_body();
+    let end = body.iter().position(|&b| b == 0).unwrap_or(body.len());
+    String::from_utf8_lossy(&body[..end]).into_owned()
+}

@@ -1,0 +1,85 @@
+//! Migration: copying a committed checkpoint's frames home, disk to disk.
+//!
+//! Frames are copied in the order of a shared queue (sorted by home frame;
+//! a migrator domain may move entries to the front with the migrate key),
+//! then the home frames are synced, then the header is rewritten in the
+//! migrated state, primary then secondary. Until the migrated header is
+//! durable, restart overlays the area's frames on home, so a crash during
+//! migration (even a torn home frame) loses nothing; migration just runs
+//! again.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use disk_image::header::{CheckpointHeader, CheckpointState};
+use disk_image::layout::Layout;
+use disk_image::storage::Storage;
+use disk_image::{Region, StorageError};
+use parking_lot::Mutex;
+
+use super::job::FRAMES_PER_STEP;
+
+/// Frames still to migrate, shared with the migrate key: (home, area frame).
+pub type MigrationQueue = Arc<Mutex<VecDeque<(u64, u64)>>>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Copy,
+    Sync,
+    Primary,
+    Secondary,
+}
+
+/// A migration in progress.
+pub struct MigrationJob {
+    layout: Layout,
+    header: CheckpointHeader,
+    queue: MigrationQueue,
+    phase: Phase,
+}
+
+impl MigrationJob {
+    /// Migrates the frames in `queue` of the checkpoint whose committed
+    /// header is `header`.
+    pub fn new(layout: Layout, header: CheckpointHeader, queue: MigrationQueue) -> MigrationJob {
+        assert_eq!(header.state, CheckpointState::Committed, "MIGRATE001 migrating a migrated checkpoint");
+        MigrationJob { layout, header, queue, phase: Phase::Copy }
+    }
+
+    /// One step; the generation when done.
+    pub fn step(&mut self, storage: &dyn Storage) -> Result<Option<u64>, StorageError> {
+        match self.phase {
+            Phase::Copy => {
+                let batch: Vec<(u64, u64)> = {
+                    let mut q = self.queue.lock();
+                    let n = q.len().min(FRAMES_PER_STEP);
+                    q.drain(..n).collect()
+                };
+                for (home, frame) in &batch {
+                    storage.copy_frame(*frame, *home)?;
+                }
+                if self.queue.lock().is_empty() {
+                    self.phase = Phase::Sync;
+                }
+            }
+            Phase::Sync => {
+                storage.sync(home_region(&self.layout))?;
+                self.header.state = CheckpointState::Migrated;
+                self.phase = Phase::Primary;
+            }
+            Phase::Primary => {
+                disk_image::write_header_slot(storage, &self.layout, &self.header, 0)?;
+                self.phase = Phase::Secondary;
+            }
+            Phase::Secondary => {
+                disk_image::write_header_slot(storage, &self.layout, &self.header, 1)?;
+                return Ok(Some(self.header.generation));
+            }
+        }
+        Ok(None)
+    }
+}
+
+fn home_region(layout: &Layout) -> Region {
+    layout.home()
+}

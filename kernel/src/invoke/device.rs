@@ -1,0 +1,43 @@
+//! Device keys: I/O, rescinded at every restart.
+//!
+//! A device key carries the restart stamp of the boot it was made in; after
+//! a restart it answers KT+3 to everything until a fresh key is made (KeyKOS
+//! `Base/sparc_uart.c`). The devices themselves are in `crate::device`.
+
+//!
+//! Console keys (class 1):
+//!
+//! | order | effect | reply |
+//! |---|---|---|
+//! | 0 | read: take up to the receive buffer's capacity (≤ 4096) of input | rc 0 + the bytes (possibly none) |
+//! | 1 | write the string to the console | rc 0 |
+//! | KT | alleged type | 0x10 |
+//!
+//! Every order on a key made before the last restart answers KT+3.
+
+use super::{Invocation, KT, MAX_STRING, Message, Outcome, RC_STALE};
+use crate::device::CONSOLE;
+use crate::kernel::{Kernel, KernelError};
+
+/// Handles an invocation of a device key.
+pub(super) fn invoke(k: &mut Kernel, inv: &Invocation) -> Result<Outcome, KernelError> {
+    if inv.key.body() != k.restart_stamp {
+        return Ok(Outcome::code(RC_STALE));
+    }
+    if inv.key.subtype() != CONSOLE {
+        return Ok(Outcome::invalid());
+    }
+    Ok(match inv.order() {
+        0 => {
+            let n = k.console.input.len().min(MAX_STRING);
+            let bytes: Vec<u8> = k.console.input.drain(..n).collect();
+            Outcome::Reply(Message::code(0).with_string(&bytes))
+        }
+        1 => {
+            k.console.output.extend_from_slice(&inv.message.string);
+            Outcome::code(0)
+        }
+        KT => Outcome::code(0x10),
+        _ => Outcome::invalid(),
+    })
+}

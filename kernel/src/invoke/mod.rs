@@ -1,0 +1,347 @@
+//! The gate: every invocation, explicit (`ecall`) or implicit (a trap or
+//! fault calling a keeper), goes through here.
+//!
+//! The gate validates the invoked key once (an obsolete key acts as DK(0)),
+//! then either jumps to a domain (start and resume keys, `start.rs` and
+//! `resume.rs`) or asks the handler of the key's type (one file per type,
+//! after the KeyKOS `j*.c` files) for the kernel object's reply. Every
+//! handler has the same shape:
+//!
+//! ```ignore
+//! fn invoke(k: &mut Kernel, inv: &Invocation) -> Result<Outcome, KernelError>
+//! ```
+//!
+//! and only returns: the gate applies the invoker's transition (CALL:
+//! waiting; RETURN: available; FORK: still running) and sends the reply
+//! through key 3 when it is a resume key (on CALL, the fresh return key).
+//! Anything a domain supplies (registers, slots, order codes, addresses,
+//! lengths) is validated here or in the handler; a bad value becomes a
+//! return code or a trap, never a panic.
+
+pub mod message;
+
+mod data;
+mod device;
+mod domain;
+mod fetch;
+mod meter;
+pub mod misc;
+mod node;
+mod page;
+mod range;
+mod resume;
+mod segment;
+pub(crate) mod sense;
+mod start;
+
+pub use message::{EntryBlock, ExitBlock, Jump, MAX_STRING, Message};
+
+use crate::domain::RunState;
+use crate::kernel::{Kernel, KernelError};
+use crate::key::{Cda, Key, KeyType, ResumeKind};
+use crate::memory::MemoryFault;
+use crate::object::{self, node as node_object};
+use crate::store::Store;
+use crate::trap;
+
+/// The "key type" order code and the base of the conventional return codes.
+pub const KT: u32 = 0x8000_0000;
+/// Return code: success.
+pub const RC_OK: u32 = 0;
+/// Return code of every data key (and obsolete key).
+pub const RC_DATA: u32 = KT + 1;
+/// Return code: the order code is not valid for this key.
+pub const RC_INVALID: u32 = KT + 2;
+/// Return code: a device key made before the last restart.
+pub const RC_STALE: u32 = KT + 3;
+/// Order code of the implicit call to a meter keeper.
+pub const METER_EXHAUSTED: u32 = 1;
+/// Most working-area frames one invocation can write (copies on first
+/// write): the gate performs an invocation only when this many are free.
+pub const INVOCATION_FRAMES: u64 = 16;
+
+/// One invocation of a kernel object, as its handler sees it.
+pub struct Invocation<'a> {
+    /// Root of the invoking domain.
+    pub invoker: Cda,
+    /// The key invoked (current).
+    pub key: Key,
+    /// The message.
+    pub message: &'a Message,
+}
+
+impl Invocation<'_> {
+    /// The order code.
+    pub fn order(&self) -> u32 {
+        self.message.code
+    }
+
+    /// Key `i` of the message (DK(0) if not passed).
+    pub fn key_arg(&self, i: usize) -> Key {
+        if self.message.key_mask & (1 << i) != 0 { self.message.keys[i] } else { Key::NULL }
+    }
+
+    /// The first `N` bytes of the string, zero-padded (KeyKOS: short strings
+    /// are extended with zeros).
+    pub fn bytes<const N: usize>(&self) -> [u8; N] {
+        let mut out = [0u8; N];
+        let n = N.min(self.message.string.len());
+        out[..n].copy_from_slice(&self.message.string[..n]);
+        out
+    }
+
+    /// The string as a little-endian u32 at `offset` (zero-padded).
+    pub fn word(&self, offset: usize) -> u32 {
+        let mut b = [0u8; 4];
+        for (i, byte) in b.iter_mut().enumerate() {
+            *byte = self.message.string.get(offset + i).copied().unwrap_or(0);
+        }
+        u32::from_le_bytes(b)
+    }
+
+    /// The string as a little-endian u64 at `offset` (zero-padded).
+    pub fn dword(&self, offset: usize) -> u64 {
+        u64::from(self.word(offset)) | u64::from(self.word(offset + 4)) << 32
+    }
+}
+
+/// An event a deferred reply waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wait {
+    /// A checkpoint taken at or after this system time to commit.
+    Checkpoint {
+        /// The system time, ns.
+        after: u64,
+    },
+    /// A BWAIT timer's wake-up time.
+    Timer(u32),
+    /// Migration to be needed (the migrate key's Wait).
+    Migration,
+}
+
+/// What a kernel object does about an invocation.
+pub enum Outcome {
+    /// Reply with this message through key 3.
+    Reply(Message),
+    /// No reply (the handler sent one itself, or there is none to send).
+    Done,
+    /// The kernel keeps key 3 and replies when the event happens.
+    Later(Wait),
+}
+
+impl Outcome {
+    /// A reply with only a return code.
+    pub fn code(code: u32) -> Outcome {
+        Outcome::Reply(Message::code(code))
+    }
+
+    /// The reply to an order code the key does not know.
+    pub fn invalid() -> Outcome {
+        Outcome::code(RC_INVALID)
+    }
+}
+
+/// Performs the `ecall` of the domain rooted at `root`, whose pc is at it.
+pub(crate) fn ecall(k: &mut Kernel, root: Cda) -> Result<(), KernelError> {
+    if !k.room_for_invocation(root) {
+        return Ok(());
+    }
+    k.stats.invocations += 1;
+    let dib = k.prepare(root)?.expect("GATE001 invoker is not a domain");
+    let [a0, a1, a3, a4] = [10, 11, 13, 14].map(|r| dib.hart.x(r));
+    let registers = dib.keys;
+    let Some(exit) = ExitBlock::decode(a1) else { return k.set_trap(root, trap::BAD_INVOCATION, a1) };
+    if exit.send_string && a4 as usize > MAX_STRING {
+        return k.set_trap(root, trap::BAD_INVOCATION, a4);
+    }
+    let key = object::validate(&k.store, registers[exit.invoked]);
+    let mut keys = [Key::NULL; 4];
+    for (i, slot) in exit.slots.iter().enumerate() {
+        if exit.key_mask & (1 << i) != 0 {
+            keys[i] = object::validate(&k.store, registers[*slot]);
+        }
+    }
+    let mut string = std::mem::take(&mut k.send);
+    string.clear();
+    if exit.send_string {
+        string.resize(a4 as usize, 0);
+        if let Err(fault) = k.memory_of(root).read(a3, &mut string) {
+            k.send = string;
+            return k.memory_fault_at(root, fault);
+        }
+    }
+    let mut message = Message { code: a0, string, keys, key_mask: exit.key_mask };
+    if exit.jump == Jump::Call {
+        message.keys[3] = Key::resume(ResumeKind::Return, root, call_id(&k.store, root));
+        message.key_mask |= 8;
+    }
+    perform(k, root, exit.jump, key, message)
+}
+
+/// The implicit call of a trapped or faulting domain to a keeper: order code
+/// `code`, the string, `key2` as key 2 and a fault key as key 3. If the
+/// keeper is not a gate the domain stays stopped, visibly faulted.
+pub(crate) fn implicit_call(
+    k: &mut Kernel,
+    root: Cda,
+    keeper: Key,
+    code: u32,
+    string: &[u8],
+    key2: Key,
+) -> Result<(), KernelError> {
+    if !k.room_for_invocation(root) {
+        return Ok(());
+    }
+    k.stats.invocations += 1;
+    if !is_gate(&k.store, keeper) {
+        k.prepare(root)?.expect("GATE002 faulting domain is not a domain").state = RunState::Waiting;
+        return Ok(());
+    }
+    let fault_key = Key::resume(ResumeKind::Fault, root, call_id(&k.store, root));
+    let message = Message::code(code).with_string(string).with_key(2, key2).with_key(3, fault_key);
+    perform(k, root, Jump::Implicit, object::validate(&k.store, keeper), message)
+}
+
+/// Whether `key` is a current gate (start or resume key) to a well-formed domain.
+pub fn is_gate(store: &Store, key: Key) -> bool {
+    matches!(key.kind(), KeyType::Start | KeyType::Resume)
+        && object::is_current(store, key)
+        && crate::domain::nodes(store, key.cda()).is_some()
+}
+
+/// Performs an invocation of `key` (already validated) by `invoker`.
+pub(crate) fn perform(
+    k: &mut Kernel,
+    invoker: Cda,
+    jump: Jump,
+    key: Key,
+    message: Message,
+) -> Result<(), KernelError> {
+    match key.kind() {
+        KeyType::Start if crate::domain::nodes(&k.store, key.cda()).is_some() => {
+            start::jump(k, invoker, jump, key, message)
+        }
+        KeyType::Resume if crate::domain::nodes(&k.store, key.cda()).is_some() => {
+            resume::jump(k, invoker, jump, key, message)
+        }
+        KeyType::Segment if segment::forwards(&k.store, key) => {
+            segment::forward(k, invoker, jump, key, message)
+        }
+        _ => {
+            // A gate to a malformed domain acts as a data key.
+            let key = if matches!(key.kind(), KeyType::Start | KeyType::Resume) { Key::NULL } else { key };
+            // The invoker's side of the jump happens first, as in KeyKOS
+            // (`handlejumper` before the object acts): an object acting on
+            // the invoker itself sees it after its jump.
+            finish(k, invoker, jump)?;
+            let outcome = handle(k, &Invocation { invoker, key, message: &message })?;
+            let reply_key = message.reply_key();
+            k.send = message.string;
+            match outcome {
+                Outcome::Reply(reply) => reply_through(k, reply_key, reply),
+                Outcome::Later(wait) => k.defer_reply(wait, reply_key),
+                Outcome::Done => Ok(()),
+            }
+        }
+    }
+}
+
+fn handle(k: &mut Kernel, inv: &Invocation) -> Result<Outcome, KernelError> {
+    match inv.key.kind() {
+        KeyType::Data => Ok(data::invoke(inv)),
+        KeyType::Page => page::invoke(k, inv),
+        KeyType::Node => node::invoke(k, inv),
+        KeyType::Fetch => fetch::invoke(k, inv),
+        KeyType::Sense => sense::invoke(k, inv),
+        KeyType::Segment => Ok(segment::invoke(inv)),
+        KeyType::Meter => Ok(meter::invoke(inv)),
+        KeyType::Domain => domain::invoke(k, inv),
+        KeyType::NodeRange | KeyType::PageRange => range::invoke(k, inv),
+        KeyType::Misc => misc::invoke(k, inv),
+        KeyType::Device => device::invoke(k, inv),
+        KeyType::Start | KeyType::Resume => unreachable!("GATE003 gates are not kernel objects"),
+    }
+}
+
+/// Applies the invoker's side of a jump.
+pub(crate) fn finish(k: &mut Kernel, invoker: Cda, jump: Jump) -> Result<(), KernelError> {
+    let dib = k.prepare(invoker)?.expect("GATE004 invoker is not a domain");
+    if jump != Jump::Implicit {
+        dib.hart.pc = dib.hart.pc.wrapping_add(4);
+    }
+    match jump {
+        Jump::Call | Jump::Implicit => dib.state = RunState::Waiting,
+        Jump::Return => {
+            dib.state = RunState::Available;
+            k.wake_stalled(invoker);
+        }
+        Jump::Fork => k.ready.push_front(invoker),
+    }
+    Ok(())
+}
+
+/// Sends a kernel object's reply through `key` if it is a resume key to a
+/// waiting domain; otherwise there is no one to reply to.
+pub(crate) fn reply_through(k: &mut Kernel, key: Option<Key>, reply: Message) -> Result<(), KernelError> {
+    let Some(key) = key.map(|key| object::validate(&k.store, key)) else { return Ok(()) };
+    if key.kind() == KeyType::Resume && crate::domain::nodes(&k.store, key.cda()).is_some() {
+        resume::resume(k, key, reply)?;
+    }
+    Ok(())
+}
+
+/// Delivers `message` to `target`, which becomes running: registers a0..a2,
+/// the string into its receive buffer, keys into its receive slots, per the
+/// entry block in its a2.
+pub(crate) fn deliver(
+    k: &mut Kernel,
+    target: Cda,
+    message: &Message,
+    databyte: u8,
+) -> Result<(), KernelError> {
+    let dib = k.prepare(target)?.expect("GATE005 jumpee is not a domain");
+    let entry = EntryBlock::decode(dib.hart.x(12));
+    let (buffer, capacity) = (dib.hart.x(15), dib.hart.x(16) as usize);
+    for (i, &slot) in entry.slots.iter().enumerate() {
+        if entry.key_mask & (1 << i) != 0 && slot != 0 {
+            dib.keys[slot] = if message.key_mask & (1 << i) != 0 { message.keys[i] } else { Key::NULL };
+        }
+    }
+    dib.hart.set_x(10, message.code);
+    dib.hart.set_x(11, u32::from(databyte));
+    dib.hart.set_x(12, message.string.len() as u32);
+    dib.state = RunState::Running;
+    k.ready.push_front(target);
+    if entry.receive_string {
+        let n = capacity.min(message.string.len());
+        let mut memory = k.memory_of(target);
+        let written = memory.write(buffer, &message.string[..n]);
+        if memory.journal_written {
+            k.journal_page_written()?;
+        }
+        if let Err(fault) = written {
+            let address = match fault {
+                MemoryFault::Segment(f) => f.address,
+                MemoryFault::Storage(e) => return Err(e.into()),
+                MemoryFault::AreaFull => panic!("GATE006 working area full during delivery"),
+            };
+            let dib = k.prepare(target)?.expect("GATE007 jumpee vanished");
+            dib.trap =
+                crate::domain::TrapState { code: trap::RECEIVE_FAULT, pc: dib.hart.pc, detail: address };
+        }
+    }
+    Ok(())
+}
+
+/// The call id of a domain root (resume keys carry it).
+pub(crate) fn call_id(store: &Store, root: Cda) -> u32 {
+    node_object::header(store, root).call_id
+}
+
+/// Makes every resume key to `root` obsolete.
+pub(crate) fn zap_resume_keys(k: &mut Kernel, root: Cda) -> Result<(), KernelError> {
+    let mut h = node_object::header(&k.store, root);
+    h.call_id = h.call_id.wrapping_add(1);
+    node_object::set_header(&mut k.store, root, h)?;
+    Ok(())
+}

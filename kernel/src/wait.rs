@@ -1,0 +1,110 @@
+//! Replies the kernel owes: invocations that wait for an event (the next
+//! checkpoint, a BWAIT timer, migration to be needed).
+//!
+//! The reply key of each such invocation is kept in a slot of the **kernel
+//! node** (node 1, as in KeyKOS), so it is checkpointed: after a restart the
+//! kernel finds the waiters and wakes them (BWAIT waiters "return early";
+//! checkpoint and migration waiters are told a restart intervened). Slots:
+//! 0..8 one per BWAIT object, 8..12 checkpoint waiters, 12 the migrator.
+
+use crate::invoke::{self, Message, Wait};
+use crate::kernel::{Kernel, KernelError};
+use crate::key::{Cda, Key, KeyType, NODE_CDA_BIT};
+use crate::object::{self, node};
+
+/// The kernel node.
+pub const KERNEL_NODE: Cda = Cda(NODE_CDA_BIT | 1);
+/// BWAIT objects.
+pub const BWAIT_OBJECTS: usize = 8;
+/// Return code to a waiter woken because the system restarted.
+pub const RC_RESTARTED: u32 = 2;
+/// Return code when too many invocations already wait for the same event.
+pub const RC_TOO_MANY_WAITERS: u32 = 3;
+
+fn slots(wait: Wait) -> std::ops::Range<usize> {
+    match wait {
+        Wait::Timer(i) => i as usize..i as usize + 1,
+        Wait::Checkpoint { .. } => 8..12,
+        Wait::Migration => 12..13,
+    }
+}
+
+impl Kernel {
+    /// Keeps `key` until `wait` happens, in a kernel-node slot. With no
+    /// free slot the waiter is answered at once with [`RC_TOO_MANY_WAITERS`].
+    pub(crate) fn defer_reply(&mut self, wait: Wait, key: Option<Key>) -> Result<(), KernelError> {
+        let Some(key) = key else { return Ok(()) };
+        let free = slots(wait).find(|s| !self.deferred.iter().any(|(_, slot, _)| slot == s));
+        match free {
+            Some(slot) => {
+                node::set_slot(&mut self.store, KERNEL_NODE, slot, key)?;
+                self.deferred.push((wait, slot, key));
+                Ok(())
+            }
+            None => invoke::reply_through(self, Some(key), Message::code(RC_TOO_MANY_WAITERS)),
+        }
+    }
+
+    /// Sends `message` to every invocation waiting for `wait`.
+    pub(crate) fn reply_deferred(&mut self, wait: Wait, message: Message) -> Result<(), KernelError> {
+        self.reply_deferred_if(|w| w == wait, message)
+    }
+
+    /// Sends `message` to every invocation whose wait satisfies `due`.
+    pub(crate) fn reply_deferred_if(
+        &mut self,
+        due: impl Fn(Wait) -> bool,
+        message: Message,
+    ) -> Result<(), KernelError> {
+        let (due, kept): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.deferred).into_iter().partition(|(w, _, _)| due(*w));
+        self.deferred = kept;
+        for (_, slot, key) in due {
+            node::set_slot(&mut self.store, KERNEL_NODE, slot, Key::NULL)?;
+            invoke::reply_through(self, Some(key), message.clone())?;
+        }
+        Ok(())
+    }
+
+    /// Whether a BWAIT object already has a waiter.
+    pub(crate) fn timer_has_waiter(&self, index: u32) -> bool {
+        self.deferred.iter().any(|(w, _, _)| *w == Wait::Timer(index))
+    }
+
+    /// Wakes the BWAIT waiters whose time has come; returns the earliest
+    /// wake-up time still pending.
+    pub(crate) fn service_timers(&mut self) -> Result<Option<u64>, KernelError> {
+        let now = self.clock.now_ns();
+        let mut earliest = None::<u64>;
+        for i in 0..BWAIT_OBJECTS as u32 {
+            if !self.timer_has_waiter(i) {
+                continue;
+            }
+            let at = self.bwait[i as usize];
+            if at <= now {
+                self.reply_deferred(Wait::Timer(i), Message::code(0))?;
+            } else {
+                earliest = Some(earliest.map_or(at, |e| e.min(at)));
+            }
+        }
+        Ok(earliest)
+    }
+
+    /// At restart: makes sure the kernel node exists, and wakes every
+    /// waiter the checkpoint recorded.
+    pub(crate) fn wake_waiters_after_restart(&mut self) -> Result<(), KernelError> {
+        if !object::allocation(&self.store, KERNEL_NODE).allocated {
+            object::create(&mut self.store, KERNEL_NODE)?;
+        }
+        for slot in 0..13 {
+            let key = object::validate(&self.store, node::slot(&self.store, KERNEL_NODE, slot));
+            if key.kind() != KeyType::Resume {
+                continue;
+            }
+            node::set_slot(&mut self.store, KERNEL_NODE, slot, Key::NULL)?;
+            let rc = if slot < BWAIT_OBJECTS { 0 } else { RC_RESTARTED };
+            invoke::reply_through(self, Some(key), Message::code(rc))?;
+        }
+        Ok(())
+    }
+}
