@@ -308,7 +308,7 @@ mod tests {
             0u32,
             0xFFFF_FFFF,
             0x0200_1013, /* slli with imm[5] */
-            0x0000_7033, /* funct */
+            0x0400_7033, /* funct7 2 */
             0x0000_2073, /* csrrs */
         ] {
             assert_eq!(decode(w).kind, OpKind::Illegal, "{w:#010x}");
