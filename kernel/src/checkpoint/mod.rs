@@ -285,6 +285,13 @@ impl Kernel {
             .collect()
     }
 
+    /// Breaks an invariant on purpose (a deferred reply to a data key), so
+    /// tests can see that the checkpoint is refused.
+    #[doc(hidden)]
+    pub fn corrupt_for_test(&mut self) {
+        self.deferred.push((Wait::Migration, 15, crate::key::Key::data(1)));
+    }
+
     /// Kernel invariants that must hold for a checkpoint to be committed
     /// (KeyKOS runs CHECK before every checkpoint): each violation is named.
     pub fn check_invariants(&self) -> Result<(), String> {
