@@ -25,6 +25,8 @@ enum Command {
     Fsck(cmd::fsck::Args),
     /// Run an RV32IM ELF executable as a lone domain until it stops.
     Exec(cmd::exec::Args),
+    /// Run the benchmark suite and print every figure with its target.
+    Bench(cmd::bench::Args),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +40,7 @@ fn main() -> ExitCode {
         Command::Inspect(args) => cmd::inspect::run(args),
         Command::Fsck(args) => cmd::fsck::run(args),
         Command::Exec(args) => cmd::exec::run(args),
+        Command::Bench(args) => cmd::bench::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,5 +1,6 @@
 //! One module per subcommand; shared helpers here.
 
+pub mod bench;
 pub mod exec;
 pub mod format;
 pub mod fsck;
