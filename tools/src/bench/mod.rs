@@ -122,7 +122,7 @@ pub fn checkpoint_throughput(dir: &Path, dirty: usize, samples: usize) -> anyhow
     k.finish_background()?;
     drop(k);
     std::fs::remove_file(path)?;
-    let mib = dirty * 4096 >> 20;
+    let mib = (dirty * 4096) >> 20;
     Ok((
         Figure::new(format!("checkpoint write throughput, {mib} MiB"), "MiB/s", rates, None),
         Figure::new(
@@ -201,7 +201,7 @@ pub fn migration_interference(dir: &Path, dirty: usize, samples: usize) -> anyho
     k.finish_background()?;
     drop(k);
     std::fs::remove_file(path)?;
-    let mib = dirty * 4096 >> 20;
+    let mib = (dirty * 4096) >> 20;
     Ok(Figure::new(
         format!("domain throughput while migrating {mib} MiB / idle"),
         "ratio",
