@@ -33,7 +33,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         figures.push(f);
         Ok(())
     };
-    println!("{:<64} {:>12} {:>12} {:>12}  {}", "figure", "median", "min", "max", "target");
+    println!("{:<64} {:>12} {:>12} {:>12}  target", "figure", "median", "min", "max");
     let sizes: &[u64] =
         if args.quick { &[64 << 20, 1 << 30] } else { &[64 << 20, 256 << 20, 1 << 30, 4 << 30] };
     for &size in sizes {
