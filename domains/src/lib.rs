@@ -29,35 +29,35 @@ pub mod compute_loop {
     pub const BUFFER: u32 = 0x20000;
     /// Instructions executed by [`bytes`] up to (not including) the `ebreak`.
     pub const INSTRUCTIONS: u64 = 5 + 12 * 1_000_000;
+}
 
-    #[cfg(test)]
-    mod tests {
-        #[test]
-        fn patching_the_count_reproduces_the_original() {
-            let original: Vec<u8> = super::WORDS.iter().flat_map(|w| w.to_le_bytes()).collect();
-            assert_eq!(super::with_iterations(1_000_000), original);
-        }
-    }
+/// The code as bytes.
+pub fn bytes() -> Vec<u8> {
+    with_iterations(1_000_000)
+}
 
-    /// The code as bytes.
-    pub fn bytes() -> Vec<u8> {
-        with_iterations(1_000_000)
-    }
+/// The code as bytes, looping `n` times (1 ≤ n < 2³¹) instead.
+pub fn with_iterations(n: u32) -> Vec<u8> {
+    assert!((1..1 << 31).contains(&n), "iteration count out of range");
+    let mut words = WORDS;
+    // li s2, n  =  lui s2, hi ; addi s2, s2, lo  (s2 = x18)
+    let hi = (n.wrapping_add(0x800)) >> 12;
+    let lo = n.wrapping_sub(hi << 12) & 0xFFF;
+    words[2] = hi << 12 | 18 << 7 | 0x37;
+    words[3] = lo << 20 | 18 << 15 | 18 << 7 | 0x13;
+    words.iter().flat_map(|w| w.to_le_bytes()).collect()
+}
 
-    /// The code as bytes, looping `n` times (1 ≤ n < 2³¹) instead.
-    pub fn with_iterations(n: u32) -> Vec<u8> {
-        assert!((1..1 << 31).contains(&n), "iteration count out of range");
-        let mut words = WORDS;
-        // li s2, n  =  lui s2, hi ; addi s2, s2, lo  (s2 = x18)
-        let hi = (n.wrapping_add(0x800)) >> 12;
-        let lo = n.wrapping_sub(hi << 12) & 0xFFF;
-        words[2] = hi << 12 | 18 << 7 | 0x37;
-        words[3] = lo << 20 | 18 << 15 | 18 << 7 | 0x13;
-        words.iter().flat_map(|w| w.to_le_bytes()).collect()
-    }
+/// Instructions executed by [`with_iterations`]`(n)` up to the `ebreak`.
+pub fn instructions(n: u32) -> u64 {
+    5 + 12 * u64::from(n)
+}
 
-    /// Instructions executed by [`with_iterations`]`(n)` up to the `ebreak`.
-    pub fn instructions(n: u32) -> u64 {
-        5 + 12 * u64::from(n)
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn patching_the_count_reproduces_the_original() {
+        let original: Vec<u8> = super::WORDS.iter().flat_map(|w| w.to_le_bytes()).collect();
+        assert_eq!(super::with_iterations(1_000_000), original);
     }
 }
