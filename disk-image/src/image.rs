@@ -179,18 +179,28 @@ impl OpenedImage {
         Ok(roots)
     }
 
-    /// Every journal record whose descriptor and data validate.
-    pub fn journal_records(&self, storage: &dyn Storage) -> Vec<JournalRecord> {
-        (0..self.layout.geometry.journal_slots)
-            .filter_map(|slot| {
-                let (descriptor_frame, data_frame) = self.layout.journal_slot(slot);
-                let descriptor = JournalDescriptor::decode(&storage.read_frame(descriptor_frame))?;
-                let data_ok =
-                    frame::checksum(&storage.read_frame(data_frame)[..]) == descriptor.data_checksum;
-                (data_ok && descriptor.page < self.layout.geometry.page_count)
-                    .then_some(JournalRecord { slot, descriptor })
-            })
-            .collect()
+    /// The record of every journal slot that holds one: the newest valid
+    /// descriptor copy. A valid descriptor whose data fails its checksum is
+    /// damage (see `journal`).
+    pub fn journal_records(&self, storage: &dyn Storage) -> Result<Vec<JournalRecord>, ImageError> {
+        let mut records = Vec::new();
+        for slot in 0..self.layout.geometry.journal_slots {
+            let frames = self.layout.journal_slot(slot);
+            let copies = (0..2)
+                .filter_map(|i| JournalDescriptor::decode(&storage.read_frame(frames.descriptors.first + i)));
+            let Some(descriptor) = copies.max_by_key(|d| d.sequence) else { continue };
+            let data = storage.read_frame(frames.data[descriptor.data_index as usize]);
+            if frame::checksum(&data[..]) != descriptor.data_checksum
+                || descriptor.page >= self.layout.geometry.page_count
+            {
+                return Err(self.damaged(format!(
+                    "journal slot {slot} (record {} of page {}) is damaged",
+                    descriptor.sequence, descriptor.page
+                )));
+            }
+            records.push(JournalRecord { slot, descriptor });
+        }
+        Ok(records)
     }
 
     fn damaged(&self, what: String) -> ImageError {
@@ -221,7 +231,7 @@ mod tests {
         assert!(again.slots.iter().all(|h| h.is_ok()));
         assert!(again.load_directory(&s, true).unwrap().is_empty());
         assert!(again.load_process_list(&s).unwrap().is_empty());
-        assert!(again.journal_records(&s).is_empty());
+        assert!(again.journal_records(&s).unwrap().is_empty());
     }
 
     /// A torn header write during a commit: the torn slot fails its checksum

@@ -1,10 +1,14 @@
 //! Journal slots: page contents that outlive a restart.
 //!
-//! Each journal slot is two frames: a **descriptor** then a **data** frame.
-//! Writing a journal record means: write the data frame, sync it, then write
-//! the descriptor, sync it. A torn or missing descriptor fails its checksum
-//! and the record does not exist; a descriptor is only written over a slot
-//! whose record is no longer needed.
+//! Each journal slot is four frames: two copies of a **descriptor**, then
+//! two **data** frames. Writing a record means: write the data frame the
+//! slot's current record does not use, sync it, then write both descriptor
+//! copies, sync them. So a valid descriptor's data frame is always durable
+//! and never overwritten while that descriptor stands: a valid descriptor
+//! whose data fails its checksum means the data was damaged, and is
+//! reported. A single flipped bit in one descriptor copy loses nothing: the
+//! other copy stands. A torn or missing descriptor (a record being written
+//! when the power failed, never acknowledged) simply does not exist.
 //!
 //! At restart, for each page the record with the highest sequence number
 //! whose **epoch** is newer than the restored checkpoint's generation
@@ -21,6 +25,7 @@
 //! | 24 | 8 | sequence number, increasing across all records |
 //! | 32 | 4 | CRC-32C of the data frame |
 //! | 36 | 4 | allocation id of the page when written |
+//! | 40 | 4 | which data frame of the slot holds the data (0 or 1) |
 //! | 4092 | 4 | CRC-32C of bytes 0..4092 |
 
 use crate::frame::{self, FRAME_SIZE, Frame};
@@ -41,6 +46,8 @@ pub struct JournalDescriptor {
     pub data_checksum: u32,
     /// The page's allocation id when the record was written.
     pub allocation_id: u32,
+    /// Which of the slot's data frames holds the data.
+    pub data_index: u32,
 }
 
 impl JournalDescriptor {
@@ -53,6 +60,7 @@ impl JournalDescriptor {
         frame::write_u64(&mut f[..], 24, self.sequence);
         frame::write_u32(&mut f[..], 32, self.data_checksum);
         frame::write_u32(&mut f[..], 36, self.allocation_id);
+        frame::write_u32(&mut f[..], 40, self.data_index);
         let sum = frame::checksum(&f[..FRAME_SIZE - 4]);
         frame::write_u32(&mut f[..], FRAME_SIZE - 4, sum);
         f
@@ -68,6 +76,7 @@ impl JournalDescriptor {
             sequence: frame::read_u64(f, 24),
             data_checksum: frame::read_u32(f, 32),
             allocation_id: frame::read_u32(f, 36),
+            data_index: frame::read_u32(f, 40),
         })
     }
 }
@@ -78,7 +87,14 @@ mod tests {
 
     #[test]
     fn descriptor_round_trips_and_torn_ones_vanish() {
-        let d = JournalDescriptor { page: 1, epoch: 4, sequence: 99, data_checksum: 5, allocation_id: 2 };
+        let d = JournalDescriptor {
+            page: 1,
+            epoch: 4,
+            sequence: 99,
+            data_checksum: 5,
+            allocation_id: 2,
+            data_index: 1,
+        };
         let f = d.encode();
         assert_eq!(JournalDescriptor::decode(&f), Some(d));
         let mut torn = f.clone();

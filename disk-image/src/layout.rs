@@ -7,7 +7,7 @@
 //! frame 0            volume label (this module)
 //! frames 1, 2        checkpoint header, primary then secondary
 //! process lists      two slots, alternating by checkpoint generation
-//! journal            journal slots: a descriptor frame and a data frame each
+//! journal            journal slots: two descriptor frames and two data frames each
 //! checksum pots      sealed CRC of every page's home frame, 1023 per pot
 //! allocation pots    allocation id of every page, 1023 per pot
 //! node pots          15 nodes per pot
@@ -38,6 +38,8 @@ pub const PROCESSES_PER_FRAME: u64 = (FRAME_SIZE / 8) as u64;
 pub const MIN_IMAGE_BYTES: u64 = 2 << 20;
 /// Frames in each checkpoint area, as a fraction of the image: 1/8 each.
 const AREA_FRACTION: u64 = 8;
+/// Frames in one journal slot: descriptor A, descriptor B, data 0, data 1.
+pub const JOURNAL_SLOT_FRAMES: u64 = 4;
 /// Journal slots in a default image.
 const DEFAULT_JOURNAL_SLOTS: u32 = 32;
 /// Pages per node in a default image: one node for every four pages.
@@ -75,7 +77,7 @@ pub struct Geometry {
     pub node_pot_count: u64,
     /// Frames in each of the two checkpoint areas.
     pub area_frames: u64,
-    /// Journal slots (two frames each).
+    /// Journal slots (four frames each).
     pub journal_slots: u32,
     /// Frames in each of the two process-list slots.
     pub process_list_frames: u32,
@@ -92,7 +94,7 @@ pub struct Layout {
     pub headers: Region,
     /// The two process-list slots (slot s at `first + s × process_list_frames`).
     pub process_lists: Region,
-    /// Journal slots: descriptor frame then data frame.
+    /// Journal slots: two descriptor frames then two data frames each.
     pub journal: Region,
     /// Checksum pots (covering pages).
     pub checksum_pots: Region,
@@ -128,7 +130,7 @@ impl Geometry {
         let total_frames = bytes / FRAME_SIZE as u64;
         let area_frames = (total_frames / AREA_FRACTION).max(64);
         let journal_slots = DEFAULT_JOURNAL_SLOTS;
-        let fixed = 3 + 2 * u64::from(journal_slots) + 2 * area_frames;
+        let fixed = 3 + JOURNAL_SLOT_FRAMES * u64::from(journal_slots) + 2 * area_frames;
         let room = total_frames.saturating_sub(fixed);
         // Each page costs its frame plus its share of a checksum pot, an
         // allocation pot, node pots and process-list entries; start from that
@@ -169,7 +171,7 @@ impl Geometry {
 
     fn home_and_fixed_frames(&self) -> u64 {
         3 + 2 * u64::from(self.process_list_frames)
-            + 2 * u64::from(self.journal_slots)
+            + JOURNAL_SLOT_FRAMES * u64::from(self.journal_slots)
             + 2 * self.pots_for_pages()
             + self.node_pot_count
             + self.page_count
@@ -197,7 +199,7 @@ impl Geometry {
         let label = take(1);
         let headers = take(2);
         let process_lists = take(2 * u64::from(self.process_list_frames));
-        let journal = take(2 * u64::from(self.journal_slots));
+        let journal = take(JOURNAL_SLOT_FRAMES * u64::from(self.journal_slots));
         let checksum_pots = take(self.pots_for_pages());
         let allocation_pots = take(self.pots_for_pages());
         let node_pots = take(self.node_pot_count);
@@ -278,11 +280,21 @@ impl Layout {
         Region { first: self.process_lists.first + u64::from(slot) * count, count }
     }
 
-    /// Descriptor frame and data frame of journal slot `slot`.
-    pub fn journal_slot(&self, slot: u32) -> (u64, u64) {
-        let first = self.journal.first + 2 * u64::from(slot);
-        (first, first + 1)
+    /// The frames of journal slot `slot`.
+    pub fn journal_slot(&self, slot: u32) -> JournalSlot {
+        let first = self.journal.first + JOURNAL_SLOT_FRAMES * u64::from(slot);
+        JournalSlot { descriptors: Region { first, count: 2 }, data: [first + 2, first + 3] }
     }
+}
+
+/// The frames of one journal slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JournalSlot {
+    /// The two copies of the descriptor (adjacent: one sync covers both).
+    pub descriptors: Region,
+    /// The two data frames; a new record writes the one the current record
+    /// does not use.
+    pub data: [u64; 2],
 }
 
 /// Frame 0: what the image is and how it is laid out. Immutable after format.

@@ -112,7 +112,10 @@ pub fn check_image(storage: Arc<dyn Storage>, file_bytes: u64) -> Result<CheckRe
     check_pages(&loaded.store, &mut report);
     check_nodes(&loaded.store, &mut report);
     check_processes(&loaded, &mut report);
-    report.journal_records = loaded.opened.journal_records(storage.as_ref()).len() as u64;
+    match loaded.opened.journal_records(storage.as_ref()) {
+        Ok(records) => report.journal_records = records.len() as u64,
+        Err(damage) => report.add(Severity::Error, "FSCK-JOURNAL", damage.to_string()),
+    }
     Ok(report)
 }
 

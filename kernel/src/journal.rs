@@ -13,9 +13,11 @@
 //! checkpoint of generation g applies the newest record of each page whose
 //! epoch is greater than g.
 //!
-//! A record is written data frame first, then descriptor, each synced; a
-//! slot is reused only when its record is no longer needed (a newer record
-//! of the same page is durable, or a checkpoint containing it is committed).
+//! A record is written data frame first (the one of the slot's two that the
+//! slot's current record does not use), then both descriptor copies, each
+//! step synced (`disk_image::journal`); a slot is reused only when its record
+//! is no longer needed (a newer record of the same page is durable, or a
+//! checkpoint containing it is committed).
 
 use disk_image::journal::JournalDescriptor;
 use disk_image::storage::Storage;
@@ -79,14 +81,15 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// The journal of an opened image (its valid records).
-    pub fn load(opened: &OpenedImage, storage: &dyn Storage) -> Journal {
+    /// The journal of an opened image (its valid records); damaged records
+    /// are an error.
+    pub fn load(opened: &OpenedImage, storage: &dyn Storage) -> Result<Journal, disk_image::ImageError> {
         let mut records = vec![None; opened.layout.geometry.journal_slots as usize];
-        for r in opened.journal_records(storage) {
+        for r in opened.journal_records(storage)? {
             records[r.slot as usize] = Some(r.descriptor);
         }
         let next_sequence = records.iter().flatten().map(|d| d.sequence + 1).max().unwrap_or(1);
-        Journal { layout: opened.layout, records, next_sequence }
+        Ok(Journal { layout: opened.layout, records, next_sequence })
     }
 
     /// Home frame of the journal page.
@@ -129,7 +132,9 @@ impl Journal {
         else {
             return Ok(Err(JournalFull));
         };
-        let (descriptor_frame, data_frame) = self.layout.journal_slot(slot as u32);
+        let frames = self.layout.journal_slot(slot as u32);
+        let data_index = self.records[slot].map_or(0, |d| 1 - d.data_index);
+        let data_frame = frames.data[data_index as usize];
         storage.write(data_frame, 0, &data[..])?;
         storage.sync(Region { first: data_frame, count: 1 })?;
         let d = JournalDescriptor {
@@ -138,10 +143,14 @@ impl Journal {
             sequence: self.next_sequence,
             data_checksum: frame::checksum(&data[..]),
             allocation_id,
+            data_index,
         };
         self.next_sequence += 1;
-        storage.write(descriptor_frame, 0, &d.encode()[..])?;
-        storage.sync(Region { first: descriptor_frame, count: 1 })?;
+        let encoded = d.encode();
+        for copy in 0..2 {
+            storage.write(frames.descriptors.first + copy, 0, &encoded[..])?;
+        }
+        storage.sync(frames.descriptors)?;
         self.records[slot] = Some(d);
         Ok(Ok(()))
     }
@@ -157,7 +166,9 @@ impl Journal {
             .into_iter()
             .filter_map(|p| self.newest(p))
             .filter(|(_, d)| d.page == JOURNAL_PAGE.number() || d.epoch > generation)
-            .map(|(slot, d)| (d, storage.read_frame(self.layout.journal_slot(slot as u32).1)))
+            .map(|(slot, d)| {
+                (d, storage.read_frame(self.layout.journal_slot(slot as u32).data[d.data_index as usize]))
+            })
             .collect()
     }
 

@@ -68,11 +68,15 @@ pub struct Config {
     pub time_slice: u64,
     /// The prime meter.
     pub prime_meter: Cda,
+    /// Breaks crash safety on purpose: the snapshot is not synced before
+    /// its header is written. Only for showing that crash experiments catch
+    /// a broken storage path (`gnosis crash --break-sync`).
+    pub break_snapshot_sync: bool,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { time_slice: TIME_SLICE, prime_meter: PRIME_METER }
+        Config { time_slice: TIME_SLICE, prime_meter: PRIME_METER, break_snapshot_sync: false }
     }
 }
 
@@ -159,7 +163,7 @@ impl Kernel {
     ) -> Result<Kernel, KernelError> {
         let header = loaded.opened.header.clone();
         let storage = loaded.store.storage().clone();
-        let journal = Journal::load(&loaded.opened, storage.as_ref());
+        let journal = Journal::load(&loaded.opened, storage.as_ref())?;
         let directory: Vec<(u64, u64)> = {
             let mut d: Vec<(u64, u64)> = loaded.store.frozen().iter().map(|(&h, &f)| (h, f)).collect();
             d.sort_unstable();
@@ -257,6 +261,7 @@ impl Kernel {
     /// kernel's own work: background checkpoint jobs, timers, and a
     /// checkpoint when the working area is running out.
     fn step_within(&mut self, limit: u64) -> Result<StepOutcome, KernelError> {
+        self.check_damage()?;
         self.service_checkpoints(false)?;
         self.service_timers()?;
         if self.checkpoint_needed || self.store.area().available() < self.store.area().region().count / 8 {
@@ -266,6 +271,19 @@ impl Kernel {
         let instructions = self.run_slice(root, limit)?;
         self.update_reserve();
         Ok(StepOutcome::Ran { root, instructions })
+    }
+
+    /// Stops the kernel if a frame failed verification: nothing built on
+    /// damaged data may be checkpointed.
+    pub(crate) fn check_damage(&self) -> Result<(), KernelError> {
+        let Some(frame) = self.store.damage() else { return Ok(()) };
+        let kind = self.store.layout().home_kind(frame);
+        Err(KernelError::Image(ImageError::Damaged {
+            generation: self.checkpoints.header.generation,
+            what: format!(
+                "home frame {frame} ({kind:?}) fails its checksum; the image needs restoring from a copy"
+            ),
+        }))
     }
 
     /// The working area is low or full: ask for a checkpoint and, if it is
@@ -319,6 +337,11 @@ impl Kernel {
             }
         }
         Ok(())
+    }
+
+    /// The stamp device keys made in this boot carry.
+    pub fn restart_stamp(&self) -> u64 {
+        self.restart_stamp
     }
 
     /// The console device.

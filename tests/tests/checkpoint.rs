@@ -97,9 +97,11 @@ fn a_checkpoint_round_trips_through_restart() {
     assert!(report.is_clean(), "{:?}", report.findings);
 }
 
-/// Crashes the workload at every storage event, with every kind of damage,
-/// and restarts: the image must come back exactly at a checkpoint no older
-/// than the last one committed before the crash, or report damage.
+/// Crashes the workload at every storage event (stopping before the write,
+/// tearing it, losing unsynced writes) and restarts: the image must come
+/// back exactly at a checkpoint no older than the last one committed before
+/// the crash. (Bit flips, and crashes during restart, are in the campaign
+/// tests: they may legitimately end in detected damage.)
 #[test]
 fn a_crash_at_every_write_restarts_to_the_last_committed_checkpoint() {
     let image = formatted_image(IMAGE);
@@ -110,24 +112,19 @@ fn a_crash_at_every_write_restarts_to_the_last_committed_checkpoint() {
     let reference = reference.borrow().clone();
     let mut outcomes: BTreeMap<&str, usize> = BTreeMap::new();
     for event in 0..events {
-        for kind in FaultKind::ALL {
+        for kind in [FaultKind::StopAtWrite, FaultKind::TornWrite, FaultKind::LostUnsynced] {
             let plan = FaultPlan { event, kind, seed: event * 31 + kind as u64 };
             let storage = Arc::new(FaultyStorage::new(&image, Some(plan)));
             drop(workload(&storage, 11, Rc::new(RefCell::new(Record::default()))));
             let crash = storage.crash_image().expect("the plan's event happens");
             let outcome = verify_restart(&crash.bytes, event, &reference)
                 .unwrap_or_else(|e| panic!("{kind:?} at event {event} ({}): {e}", crash.detail));
-            // Losing power never damages the image; only a flipped bit may
-            // (and must then be detected, which verify_restart checked).
-            assert!(
-                outcome == "exact" || kind == FaultKind::BitFlip,
-                "{kind:?} at event {event} ({}): {outcome}",
-                crash.detail
-            );
+            // Losing power never damages the image.
+            assert_eq!(outcome, "exact", "{kind:?} at event {event} ({})", crash.detail);
             *outcomes.entry(outcome).or_default() += 1;
         }
     }
-    println!("crash points: {events} events x {} kinds: {outcomes:?}", FaultKind::ALL.len());
+    println!("crash points: {events} events x 3 kinds: {outcomes:?}");
     assert!(outcomes.get("exact").copied().unwrap_or(0) > 0);
 }
 
@@ -234,8 +231,7 @@ fn a_full_working_area_triggers_checkpoints() {
 fn the_journal_page_survives_a_crash() {
     let image = formatted_image(IMAGE);
     for seed in 0..8 {
-        let plan = FaultPlan { event: 1_000_000, kind: FaultKind::LostUnsynced, seed };
-        let storage = Arc::new(FaultyStorage::new(&image, Some(plan)));
+        let storage = Arc::new(FaultyStorage::new(&image, None));
         let (_, mut k) = boot(storage.clone());
         k.write_page(kernel::journal::JOURNAL_PAGE, 100, b"first").unwrap();
         k.checkpoint_now().unwrap();

@@ -2,3 +2,4 @@
 //! reusing on its own: benchmark measurements and crash-injection campaigns.
 
 pub mod bench;
+pub mod crash;

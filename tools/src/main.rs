@@ -27,6 +27,8 @@ enum Command {
     Exec(cmd::exec::Args),
     /// Run the benchmark suite and print every figure with its target.
     Bench(cmd::bench::Args),
+    /// Run a crash-injection campaign and write its report.
+    Crash(cmd::crash::Args),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
         Command::Fsck(args) => cmd::fsck::run(args),
         Command::Exec(args) => cmd::exec::run(args),
         Command::Bench(args) => cmd::bench::run(args),
+        Command::Crash(args) => cmd::crash::run(args),
     };
     match result {
         Ok(code) => code,

@@ -16,7 +16,9 @@
 //!   whole sectors (1 to 7 of its 8).
 //! * `LostUnsynced`: only what was synced is there, plus a random subset of
 //!   the frames written since (F included).
-//! * `BitFlip`: everything landed, but one bit of F is flipped.
+//! * `BitFlip`: everything landed, but one bit is flipped in a frame
+//!   written by this or an earlier event (chosen at random): data at rest
+//!   going bad, which checksums must catch wherever it lands.
 //!
 //! Everything random is drawn from a ChaCha generator seeded by the plan's
 //! seed and the event number, so a plan always gives the same image. The
@@ -44,7 +46,7 @@ pub enum FaultKind {
     TornWrite,
     /// Writes since the last sync are lost, in a random subset.
     LostUnsynced,
-    /// The event lands with one bit flipped.
+    /// Everything lands; then one bit flips in some frame written so far.
     BitFlip,
 }
 
@@ -221,7 +223,7 @@ impl FaultyStorage {
             FaultKind::StopAtWrite => (pre, "stopped before the event landed".to_string()),
             FaultKind::TornWrite => torn(pre, &post, target, &state.durable, event, &mut rng),
             FaultKind::LostUnsynced => lost_unsynced(state, &post, target, &mut rng),
-            FaultKind::BitFlip => bit_flip(post, target, post_write, &mut rng),
+            FaultKind::BitFlip => bit_flip(post, &state.log, &mut rng),
         };
         CrashImage { bytes, plan, event, detail }
     }
@@ -284,25 +286,22 @@ fn lost_unsynced(
     (image, format!("{kept} of {} unsynced frames landed", frames.len()))
 }
 
-fn bit_flip(
-    mut image: Vec<u8>,
-    target: Option<u64>,
-    post_write: Option<(usize, &[u8])>,
-    rng: &mut ChaCha8Rng,
-) -> (Vec<u8>, String) {
-    let Some(frame) = target else {
-        return (image, "nothing unsynced to flip".to_string());
+fn bit_flip(mut image: Vec<u8>, log: &[StorageEvent], rng: &mut ChaCha8Rng) -> (Vec<u8>, String) {
+    let written: Vec<(usize, u64)> = log
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| match e {
+            StorageEvent::Write { frame, .. } => Some((i, *frame)),
+            StorageEvent::Sync(_) => None,
+        })
+        .collect();
+    let Some(&(index, frame)) = written.get(rng.gen_range(0..written.len().max(1))) else {
+        return (image, "nothing written yet to flip".to_string());
     };
-    // Flip inside the bytes the write changed, or anywhere in a synced frame.
-    let span = match post_write {
-        Some((at, data)) if !data.is_empty() => at..at + data.len(),
-        _ => frame_span(frame),
-    };
-    let byte = rng.gen_range(span.clone());
+    let offset = rng.gen_range(0..FRAME_SIZE);
     let bit = rng.gen_range(0..8);
-    image[byte] ^= 1 << bit;
-    let offset = byte - frame_span(frame).start;
-    (image, format!("bit {bit} of byte {offset} of frame {frame} flipped"))
+    image[frame_span(frame).start + offset] ^= 1 << bit;
+    (image, format!("bit {bit} of byte {offset} of frame {frame} (written at event {index}) flipped"))
 }
 
 impl Storage for FaultyStorage {
@@ -426,16 +425,21 @@ mod tests {
     }
 
     #[test]
-    fn bit_flip_changes_one_bit_of_the_written_bytes() {
-        let s = storage(Some(FaultPlan { event: 0, kind: FaultKind::BitFlip, seed: 9 }));
-        s.write(2, 100, &[0xFF; 8]).unwrap();
-        let image = s.crash_image().unwrap().bytes;
-        let changed: Vec<usize> = (0..image.len())
-            .filter(|&i| {
-                image[i] != if (2 * FRAME_SIZE + 100..2 * FRAME_SIZE + 108).contains(&i) { 0xFF } else { 0 }
-            })
-            .collect();
-        assert_eq!(changed.len(), 1);
-        assert_eq!((image[changed[0]] ^ 0xFF).count_ones(), 1);
+    fn bit_flip_changes_one_bit_of_a_written_frame() {
+        for seed in 0..16 {
+            let s = storage(Some(FaultPlan { event: 2, kind: FaultKind::BitFlip, seed }));
+            s.write(2, 100, &[0xFF; 8]).unwrap();
+            s.sync(all()).unwrap();
+            s.write(5, 0, &[0x0F; 4]).unwrap();
+            let image = s.crash_image().unwrap().bytes;
+            let mut expected = vec![0u8; FRAMES as usize * FRAME_SIZE];
+            expected[2 * FRAME_SIZE + 100..][..8].fill(0xFF);
+            expected[5 * FRAME_SIZE..][..4].fill(0x0F);
+            let changed: Vec<usize> = (0..image.len()).filter(|&i| image[i] != expected[i]).collect();
+            assert_eq!(changed.len(), 1, "seed {seed}");
+            assert_eq!((image[changed[0]] ^ expected[changed[0]]).count_ones(), 1);
+            let frame = changed[0] / FRAME_SIZE;
+            assert!(frame == 2 || frame == 5, "the flip lands in a written frame, not {frame}");
+        }
     }
 }

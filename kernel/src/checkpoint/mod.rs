@@ -190,6 +190,7 @@ impl Kernel {
 
     /// The snapshot: the pause. See the module doc.
     fn snapshot(&mut self) -> Result<(), KernelError> {
+        self.check_damage()?;
         let started = Instant::now();
         self.check_invariants().map_err(KernelError::Invariant)?;
         self.store.set_reserve(self.writer_reserve());
@@ -210,7 +211,10 @@ impl Kernel {
         let mut header = writer::new_header(&self.checkpoints.header, stats, wall_now_ns());
         let pause = started.elapsed().as_nanos() as u64;
         header.history[0].pause_ns = pause;
-        let job = SnapshotJob::new(*self.store.layout(), area, header, processes);
+        let mut job = SnapshotJob::new(*self.store.layout(), area, header, processes);
+        if self.config.break_snapshot_sync {
+            job.break_sync();
+        }
         self.checkpoints.background.start(Job::Snapshot(Box::new(job)));
         self.checkpoints.snapshot_generation = generation;
         self.checkpoints.pending = false;

@@ -63,6 +63,7 @@ pub struct SnapshotJob {
     page_seals: BTreeMap<u64, Vec<(usize, u32)>>,
     added: Vec<(u64, u64)>,
     started: std::time::Instant,
+    broken: bool,
 }
 
 impl SnapshotJob {
@@ -87,7 +88,13 @@ impl SnapshotJob {
             page_seals: BTreeMap::new(),
             added: Vec::new(),
             started: std::time::Instant::now(),
+            broken: false,
         }
+    }
+
+    /// Skips the sync before the header (see `Config::break_snapshot_sync`).
+    pub fn break_sync(&mut self) {
+        self.broken = true;
     }
 
     /// One step; the commit when done.
@@ -106,7 +113,7 @@ impl SnapshotJob {
             }
             Phase::Directory => {
                 self.write_directory(storage)?;
-                self.phase = Phase::Sync;
+                self.phase = if self.broken { Phase::Primary } else { Phase::Sync };
             }
             Phase::Sync => {
                 let region = self.area.region();

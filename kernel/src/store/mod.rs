@@ -15,13 +15,22 @@
 //! working-area frame ("copy on write"); later writes go there directly.
 //! Because only W frames are ever written by domains and the kernel, the OS
 //! may flush any mapped byte at any time without harm.
+//!
+//! Versions in the areas were verified against their directory at restart;
+//! a home frame is verified the first time it is used after restart (a page
+//! against its checksum-pot entry, a pot against its seal). A frame that
+//! fails is recorded as damage: the kernel stops before anything built on
+//! it can be checkpointed.
 
 mod area;
 
 pub use area::AreaAllocator;
 
+use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 
+use disk_image::frame::{frame_seal_ok, read_u32, seal};
+use disk_image::layout::HomeKind;
 use disk_image::storage::Storage;
 use disk_image::{FRAME_SIZE, Layout, StorageError};
 use rustc_hash::FxHashMap;
@@ -53,6 +62,10 @@ pub struct Store {
     location_generation: u64,
     /// A home frame written in place, never checkpointed (the journal page).
     pinned: Option<u64>,
+    /// One bit per home frame: verified since restart.
+    verified: Vec<Cell<u64>>,
+    /// Home frames that failed verification.
+    damaged: RefCell<Vec<u64>>,
 }
 
 impl Store {
@@ -68,6 +81,8 @@ impl Store {
             area,
             location_generation: 1,
             pinned: None,
+            verified: (0..layout.home().count.div_ceil(64)).map(|_| Cell::new(0)).collect(),
+            damaged: RefCell::new(Vec::new()),
         }
     }
 
@@ -97,7 +112,40 @@ impl Store {
         if let Some(&f) = self.working.get(&home) {
             return f;
         }
-        self.frozen.get(&home).copied().unwrap_or(home)
+        if let Some(&f) = self.frozen.get(&home) {
+            return f;
+        }
+        self.verify_home(home);
+        home
+    }
+
+    /// Verifies a home frame the first time it is used.
+    fn verify_home(&self, home: u64) {
+        let index = (home - self.layout.home().first) as usize;
+        let (word, bit) = (&self.verified[index / 64], 1u64 << (index % 64));
+        if word.get() & bit != 0 {
+            return;
+        }
+        word.set(word.get() | bit);
+        let content = self.storage.read_frame(home);
+        let ok = match self.layout.home_kind(home) {
+            Some(HomeKind::Page(_)) if self.pinned == Some(home) => true,
+            Some(HomeKind::Page(page)) => {
+                let (pot, index) = self.layout.checksum_place(page);
+                let mut entry = [0u8; 4];
+                self.storage.read(self.current(pot), disk_image::pots::entry_offset(index), &mut entry);
+                seal(&content[..]) == read_u32(&entry, 0)
+            }
+            _ => frame_seal_ok(&content),
+        };
+        if !ok {
+            self.damaged.borrow_mut().push(home);
+        }
+    }
+
+    /// The first home frame found damaged, if any.
+    pub fn damage(&self) -> Option<u64> {
+        self.damaged.borrow().first().copied()
     }
 
     /// Whether `home` has a working version (was written this epoch).

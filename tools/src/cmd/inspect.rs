@@ -89,11 +89,10 @@ fn print_summary(args: &Args, loaded: &LoadedImage) {
         loaded.store.frozen().len(),
         loaded.processes.len()
     );
-    println!(
-        "journal     {} valid records in {} slots",
-        o.journal_records(loaded.store.storage().as_ref()).len(),
-        g.journal_slots
-    );
+    match o.journal_records(loaded.store.storage().as_ref()) {
+        Ok(records) => println!("journal     {} records in {} slots", records.len(), g.journal_slots),
+        Err(damage) => println!("journal     DAMAGED: {damage}"),
+    }
 }
 
 fn describe_header(h: &CheckpointHeader) -> String {

@@ -1,6 +1,7 @@
 //! One module per subcommand; shared helpers here.
 
 pub mod bench;
+pub mod crash;
 pub mod exec;
 pub mod format;
 pub mod fsck;
