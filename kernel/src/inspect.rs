@@ -4,8 +4,10 @@ use disk_image::frame::read_u32;
 use disk_image::pots::{self, FLAG_ALLOCATED, PAGE_ALLOCATED};
 use disk_image::{FRAME_SIZE, layout::NODES_PER_POT, layout::PAGES_PER_POT};
 
-use crate::key::{Cda, Key};
+use crate::domain::{self, RunState};
+use crate::key::{Cda, Key, KeyType};
 use crate::object::node::{self, NodeHeader};
+use crate::object::{self as objects};
 use crate::restart::LoadedImage;
 use crate::store::Store;
 
@@ -71,4 +73,48 @@ pub fn dump_node(loaded: &LoadedImage, cda: Cda) -> NodeDump {
 pub fn dump_page(loaded: &LoadedImage, cda: Cda) -> Box<[u8; FRAME_SIZE]> {
     let store = &loaded.store;
     store.read_frame(crate::object::page::home(store, cda))
+}
+
+/// One domain, as `gnosis ps` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DomainSummary {
+    /// Its root node.
+    pub root: Cda,
+    /// Its name (root slot 10).
+    pub name: String,
+    /// Its run state.
+    pub state: RunState,
+    /// Its trap code (0: none) and the pc it trapped at.
+    pub trap: (u32, u32),
+    /// Its meter node, if its meter slot holds a current meter key.
+    pub meter: Option<Cda>,
+    /// Instructions left on that meter.
+    pub meter_left: Option<u64>,
+    /// Instructions it has executed.
+    pub instructions: u64,
+}
+
+/// Every well-formed domain in the store, by root CDA.
+pub fn domains(store: &Store) -> Vec<DomainSummary> {
+    (0..store.layout().geometry.node_count())
+        .map(Cda::node)
+        .filter(|&c| objects::allocation(store, c).allocated && domain::nodes(store, c).is_some())
+        .map(|root| summarize(store, root))
+        .collect()
+}
+
+fn summarize(store: &Store, root: Cda) -> DomainSummary {
+    let slots = node::slots(store, root);
+    let info = slots[domain::SLOT_TRAP_INFO].data_value();
+    let meter_key = objects::validate(store, slots[domain::SLOT_METER]);
+    let meter = (meter_key.kind() == KeyType::Meter).then(|| meter_key.cda());
+    DomainSummary {
+        root,
+        name: crate::builder::name_of(slots[domain::SLOT_NAME]),
+        state: RunState::from_code(slots[domain::SLOT_STATE].data_value()),
+        trap: (slots[domain::SLOT_TRAP_CODE].data_value() as u32, (info >> 32) as u32),
+        meter,
+        meter_left: meter.map(|m| crate::meter::cpu_counter(store, m)),
+        instructions: slots[domain::SLOT_INSTRUCTIONS].data_value(),
+    }
 }

@@ -29,6 +29,8 @@ enum Command {
     Bench(cmd::bench::Args),
     /// Run a crash-injection campaign and write its report.
     Crash(cmd::crash::Args),
+    /// List the domains of an image: name, state, meter, instructions.
+    Ps(cmd::ps::Args),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +46,7 @@ fn main() -> ExitCode {
         Command::Exec(args) => cmd::exec::run(args),
         Command::Bench(args) => cmd::bench::run(args),
         Command::Crash(args) => cmd::crash::run(args),
+        Command::Ps(args) => cmd::ps::run(args),
     };
     match result {
         Ok(code) => code,

@@ -6,6 +6,7 @@ pub mod exec;
 pub mod format;
 pub mod fsck;
 pub mod inspect;
+pub mod ps;
 
 use std::path::Path;
 use std::sync::Arc;
