@@ -242,6 +242,11 @@ impl Kernel {
         &self.config
     }
 
+    /// Whether a domain is ready to run.
+    pub fn has_ready(&self) -> bool {
+        !self.ready.is_empty()
+    }
+
     /// Domains ready to run, in order.
     pub fn ready(&self) -> impl Iterator<Item = Cda> + '_ {
         self.ready.iter().copied()
@@ -264,6 +269,7 @@ impl Kernel {
         self.check_damage()?;
         self.service_checkpoints(false)?;
         self.service_timers()?;
+        self.service_input()?;
         if self.checkpoint_needed || self.store.area().available() < self.store.area().region().count / 8 {
             self.make_room()?;
         }

@@ -5,7 +5,8 @@
 //! node** (node 1, as in KeyKOS), so it is checkpointed: after a restart the
 //! kernel finds the waiters and wakes them (BWAIT waiters "return early";
 //! checkpoint and migration waiters are told a restart intervened). Slots:
-//! 0..8 one per BWAIT object, 8..12 checkpoint waiters, 12 the migrator.
+//! 0..8 one per BWAIT object, 8..12 checkpoint waiters, 12 the migrator,
+//! 13 the console reader.
 
 use crate::invoke::{self, Message, Wait};
 use crate::kernel::{Kernel, KernelError};
@@ -26,6 +27,7 @@ fn slots(wait: Wait) -> std::ops::Range<usize> {
         Wait::Timer(i) => i as usize..i as usize + 1,
         Wait::Checkpoint { .. } => 8..12,
         Wait::Migration => 12..13,
+        Wait::Input(_) => 13..14,
     }
 }
 
@@ -71,6 +73,36 @@ impl Kernel {
         self.deferred.iter().any(|(w, _, _)| *w == Wait::Timer(index))
     }
 
+    /// Gives console input to a waiting reader, if there is one and input.
+    pub(crate) fn service_input(&mut self) -> Result<(), KernelError> {
+        let Some(&(wait, _, _)) = self.deferred.iter().find(|(w, _, _)| matches!(w, Wait::Input(_))) else {
+            return Ok(());
+        };
+        let Wait::Input(max) = wait else { unreachable!("WAIT001") };
+        if self.console.input.is_empty() {
+            return Ok(());
+        }
+        let n = self.console.input.len().min(max as usize).min(invoke::MAX_STRING);
+        let bytes: Vec<u8> = self.console.input.drain(..n).collect();
+        self.reply_deferred(wait, Message::code(0).with_string(&bytes))
+    }
+
+    /// Whether a domain waits for console input.
+    pub fn wants_input(&self) -> bool {
+        self.deferred.iter().any(|(w, _, _)| matches!(w, Wait::Input(_)))
+    }
+
+    /// The earliest BWAIT wake-up time a waiter waits for.
+    pub fn next_timer(&self) -> Option<u64> {
+        self.deferred
+            .iter()
+            .filter_map(|(w, _, _)| match w {
+                Wait::Timer(i) => Some(self.bwait[*i as usize]),
+                _ => None,
+            })
+            .min()
+    }
+
     /// Wakes the BWAIT waiters whose time has come; returns the earliest
     /// wake-up time still pending.
     pub(crate) fn service_timers(&mut self) -> Result<Option<u64>, KernelError> {
@@ -96,7 +128,7 @@ impl Kernel {
         if !object::allocation(&self.store, KERNEL_NODE).allocated {
             object::create(&mut self.store, KERNEL_NODE)?;
         }
-        for slot in 0..13 {
+        for slot in 0..14 {
             let key = object::validate(&self.store, node::slot(&self.store, KERNEL_NODE, slot));
             if key.kind() != KeyType::Resume {
                 continue;

@@ -31,6 +31,10 @@ enum Command {
     Crash(cmd::crash::Args),
     /// List the domains of an image: name, state, meter, instructions.
     Ps(cmd::ps::Args),
+    /// Boot or restart a world and run it until Ctrl-C (then checkpoint).
+    Run(cmd::run::Args),
+    /// Ask a running instance to take a checkpoint now.
+    Checkpoint(cmd::control::CheckpointArgs),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +51,8 @@ fn main() -> ExitCode {
         Command::Bench(args) => cmd::bench::run(args),
         Command::Crash(args) => cmd::crash::run(args),
         Command::Ps(args) => cmd::ps::run(args),
+        Command::Run(args) => cmd::run::run(args),
+        Command::Checkpoint(args) => cmd::control::checkpoint(args),
     };
     match result {
         Ok(code) => code,

@@ -9,13 +9,13 @@
 //!
 //! | order | effect | reply |
 //! |---|---|---|
-//! | 0 | read: take up to the receive buffer's capacity (≤ 4096) of input | rc 0 + the bytes (possibly none) |
+//! | 0 | read up to n bytes (string: u32 n, default 4096): waits until input arrives | rc 0 + the bytes; rc 1 another domain is reading; rc 2 after a restart |
 //! | 1 | write the string to the console | rc 0 |
 //! | KT | alleged type | 0x10 |
 //!
 //! Every order on a key made before the last restart answers KT+3.
 
-use super::{Invocation, KT, MAX_STRING, Message, Outcome, RC_STALE};
+use super::{Invocation, KT, MAX_STRING, Message, Outcome, RC_STALE, Wait};
 use crate::device::CONSOLE;
 use crate::kernel::{Kernel, KernelError};
 
@@ -28,10 +28,19 @@ pub(super) fn invoke(k: &mut Kernel, inv: &Invocation) -> Result<Outcome, Kernel
         return Ok(Outcome::invalid());
     }
     Ok(match inv.order() {
+        0 if k.wants_input() => Outcome::code(1),
         0 => {
-            let n = k.console.input.len().min(MAX_STRING);
-            let bytes: Vec<u8> = k.console.input.drain(..n).collect();
-            Outcome::Reply(Message::code(0).with_string(&bytes))
+            let wanted = match inv.word(0) {
+                0 => MAX_STRING,
+                n => (n as usize).min(MAX_STRING),
+            };
+            if k.console.input.is_empty() {
+                Outcome::Later(Wait::Input(wanted as u32))
+            } else {
+                let n = k.console.input.len().min(wanted);
+                let bytes: Vec<u8> = k.console.input.drain(..n).collect();
+                Outcome::Reply(Message::code(0).with_string(&bytes))
+            }
         }
         1 => {
             k.console.output.extend_from_slice(&inv.message.string);

@@ -117,6 +117,8 @@ pub enum Wait {
     Timer(u32),
     /// Migration to be needed (the migrate key's Wait).
     Migration,
+    /// Console input to arrive (at most this many bytes wanted).
+    Input(u32),
 }
 
 /// What a kernel object does about an invocation.

@@ -46,10 +46,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Makes a new world at `path`: formats it, builds the primordial world and
+/// commits it as a checkpoint.
+pub fn create_world(path: &std::path::Path, bytes: u64) -> anyhow::Result<()> {
+    let geometry = Geometry::for_size(bytes)?;
+    let args = Args { image: path.to_path_buf(), size: bytes };
+    create(&args, geometry)
+}
+
 fn create(args: &Args, geometry: Geometry) -> anyhow::Result<()> {
     let storage = MmapStorage::create(&args.image, geometry.total_frames)
         .with_context(|| format!("cannot create {}", args.image.display()))?;
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
     disk_image::format(&storage, geometry, rand::random(), now)?;
+    drop(storage);
+    let mut kernel = tools::world::boot(&args.image, kernel::kernel::Background::Inline)?;
+    tools::world::big_bang::build(&mut kernel)?;
+    kernel.checkpoint_now()?;
+    kernel.finish_background()?;
     Ok(())
 }

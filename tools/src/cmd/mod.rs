@@ -1,12 +1,14 @@
 //! One module per subcommand; shared helpers here.
 
 pub mod bench;
+pub mod control;
 pub mod crash;
 pub mod exec;
 pub mod format;
 pub mod fsck;
 pub mod inspect;
 pub mod ps;
+pub mod run;
 
 use std::path::Path;
 use std::sync::Arc;

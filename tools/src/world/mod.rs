@@ -1,0 +1,91 @@
+//! Worlds on disk: booting an image for `gnosis run`, serving its console
+//! on sockets, and the big bang that makes a new world.
+
+pub mod big_bang;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use crossbeam::channel::Sender;
+use disk_image::storage::{MmapStorage, Storage};
+use kernel::clock::Clock;
+use kernel::kernel::{Background, Config, Kernel};
+use kernel::restart;
+use parking_lot::Mutex;
+
+/// Boots (restarts) the image at `path` with a real clock.
+pub fn boot(path: &Path, background: Background) -> anyhow::Result<Kernel> {
+    let storage: Arc<dyn Storage> =
+        Arc::new(MmapStorage::open(path).with_context(|| format!("cannot open image {}", path.display()))?);
+    let len = std::fs::metadata(path)?.len();
+    let loaded = restart::load(storage, len)?;
+    if let Some(damage) = &loaded.fell_back {
+        eprintln!(
+            "gnosis: warning: the newest checkpoint is damaged ({damage}); restarting from the one before"
+        );
+    }
+    let h = &loaded.opened.header;
+    let clock = Clock::real_after_restart(h.checkpoint_time_ns, h.wall_time_ns);
+    Ok(Kernel::boot(loaded, clock, Config::default(), background)?)
+}
+
+/// Connected console clients: everything the console prints goes to each.
+#[derive(Default, Clone)]
+pub struct Sinks(Arc<Mutex<Vec<Box<dyn Write + Send>>>>);
+
+impl Sinks {
+    /// Adds a client.
+    pub fn add(&self, w: Box<dyn Write + Send>) {
+        self.0.lock().push(w);
+    }
+
+    /// Writes to every client, dropping those that went away.
+    pub fn broadcast(&self, bytes: &[u8]) {
+        self.0.lock().retain_mut(|w| w.write_all(bytes).and_then(|_| w.flush()).is_ok());
+    }
+}
+
+/// Serves the console on `addr`: `host:port` (TCP) or a path (Unix socket).
+/// Each client's lines become console input; console output goes to all.
+pub fn listen(addr: &str, input: Sender<Vec<u8>>, sinks: Sinks) -> anyhow::Result<()> {
+    if addr.contains('/') || addr.starts_with("unix:") {
+        let path = addr.trim_start_matches("unix:");
+        let _ = std::fs::remove_file(path);
+        let listener = std::os::unix::net::UnixListener::bind(path)
+            .with_context(|| format!("cannot listen on {path}"))?;
+        std::thread::spawn(move || {
+            for s in listener.incoming().flatten() {
+                if let Ok(w) = s.try_clone() {
+                    sinks.add(Box::new(w));
+                    spawn_reader(s, input.clone());
+                }
+            }
+        });
+    } else {
+        let listener =
+            std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
+        std::thread::spawn(move || {
+            for s in listener.incoming().flatten() {
+                if let Ok(w) = s.try_clone() {
+                    sinks.add(Box::new(w));
+                    spawn_reader(s, input.clone());
+                }
+            }
+        });
+    }
+    Ok(())
+}
+
+fn spawn_reader<R: std::io::Read + Send + 'static>(stream: R, input: Sender<Vec<u8>>) {
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines() {
+            let Ok(mut line) = line else { break };
+            line.push('\n');
+            if input.send(line.into_bytes()).is_err() {
+                break;
+            }
+        }
+    });
+}
