@@ -23,6 +23,8 @@ enum Command {
     Inspect(cmd::inspect::Args),
     /// Verify an image's checksums and invariants (exit status 1 if damaged).
     Fsck(cmd::fsck::Args),
+    /// Assemble an RV32IM program into an ELF executable.
+    Asm(cmd::asm::Args),
     /// Run an RV32IM ELF executable as a lone domain until it stops.
     Exec(cmd::exec::Args),
     /// Run the benchmark suite and print every figure with its target.
@@ -47,6 +49,7 @@ fn main() -> ExitCode {
         Command::Format(args) => cmd::format::run(args),
         Command::Inspect(args) => cmd::inspect::run(args),
         Command::Fsck(args) => cmd::fsck::run(args),
+        Command::Asm(args) => cmd::asm::run(args),
         Command::Exec(args) => cmd::exec::run(args),
         Command::Bench(args) => cmd::bench::run(args),
         Command::Crash(args) => cmd::crash::run(args),

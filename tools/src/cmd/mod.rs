@@ -1,5 +1,6 @@
 //! One module per subcommand; shared helpers here.
 
+pub mod asm;
 pub mod bench;
 pub mod control;
 pub mod crash;
