@@ -16,6 +16,7 @@ pub mod key;
 pub mod memory;
 pub mod meter;
 pub mod object;
+pub mod operator;
 pub mod restart;
 pub mod segment;
 pub mod store;

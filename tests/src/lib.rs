@@ -46,3 +46,13 @@ pub fn kernel(bytes: u64) -> (Arc<FaultyStorage>, Kernel) {
 pub fn code(words: &[u32]) -> Vec<u8> {
     words.iter().flat_map(|w| w.to_le_bytes()).collect()
 }
+
+/// A kernel over a fresh image with a prime meter and an operator domain
+/// (see `kernel::operator`); returns the prime meter key too.
+pub fn kernel_with_operator(bytes: u64) -> (Arc<FaultyStorage>, Kernel, kernel::operator::Operator, kernel::key::Key) {
+    let (storage, mut k) = kernel(bytes);
+    let mut b = kernel::builder::Builder::new(&mut k);
+    let prime = b.prime_meter(u64::MAX).expect("prime meter");
+    let op = kernel::operator::Operator::new(&mut b, prime).expect("operator");
+    (storage, k, op, prime)
+}
