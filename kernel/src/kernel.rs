@@ -617,6 +617,28 @@ impl Kernel {
         Ok(())
     }
 
+    /// Copies bytes out of a domain's address space (through its segment,
+    /// as the domain would read them); `None` if an address faults.
+    pub fn read_memory(&mut self, root: Cda, vaddr: u32, buf: &mut [u8]) -> Option<()> {
+        self.memory_of(root).read(vaddr, buf).ok()
+    }
+
+    /// Copies bytes into a domain's address space, respecting its
+    /// read-only rules; `false` if an address faults.
+    pub fn write_memory(&mut self, root: Cda, vaddr: u32, data: &[u8]) -> Result<bool, KernelError> {
+        let mut memory = self.memory_of(root);
+        let written = memory.write(vaddr, data);
+        let journal = memory.journal_written;
+        if journal {
+            self.journal_page_written()?;
+        }
+        match written {
+            Ok(()) => Ok(true),
+            Err(MemoryFault::Storage(e)) => Err(e.into()),
+            Err(_) => Ok(false),
+        }
+    }
+
     /// The memory of domain `root`, as its interpreter and string copies see it.
     pub(crate) fn memory_of(&mut self, root: Cda) -> DomainMemory<'_> {
         let memory = node::slot(&self.store, root, domain::SLOT_MEMORY);

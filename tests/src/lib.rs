@@ -56,3 +56,37 @@ pub fn kernel_with_operator(bytes: u64) -> (Arc<FaultyStorage>, Kernel, kernel::
     let op = kernel::operator::Operator::new(&mut b, prime).expect("operator");
     (storage, k, op, prime)
 }
+
+/// Assembles a domain program (with `domains/include` on the include path)
+/// into an ELF executable.
+pub fn asm(src: &str) -> Vec<u8> {
+    let include = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../domains/include");
+    let resolver = assembler::FsResolver::with_search_dirs(vec![include]);
+    let program = assembler::assemble(assembler::Source { name: "test.s", text: src }, &resolver, &assembler::Options::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    program.to_elf()
+}
+
+/// What a spawned domain starts with.
+#[derive(Clone, Default)]
+pub struct Spawn {
+    /// Key registers to fill.
+    pub keys: Vec<(usize, kernel::key::Key)>,
+    /// Root slot 2.
+    pub keeper: kernel::key::Key,
+    /// Start available instead of running.
+    pub available: bool,
+    /// Name.
+    pub name: String,
+}
+
+/// Loads an executable into a new domain on `meter`; returns its root.
+pub fn spawn(k: &mut Kernel, meter: kernel::key::Key, elf: &[u8], how: Spawn) -> kernel::key::Cda {
+    let program = kernel::elf::parse(elf).expect("elf");
+    let mut b = kernel::builder::Builder::new(k);
+    let space = b.address_space().expect("space");
+    let (pc, sp) = kernel::elf::load(&mut b, space, &program).expect("load");
+    let state = if how.available { kernel::domain::RunState::Available } else { kernel::domain::RunState::Running };
+    let spec = kernel::builder::DomainSpec { memory: space, meter, keeper: how.keeper, pc, sp, keys: how.keys, name: how.name, state, ..Default::default() };
+    b.domain(&spec).expect("domain")
+}
