@@ -170,14 +170,15 @@ impl<'k> Builder<'k> {
         len: u32,
         read_only: bool,
     ) -> Result<Vec<Cda>, KernelError> {
-        let first = vaddr & !0xFFF;
-        let end = vaddr.checked_add(len).expect("BUILDER004 range wraps").next_multiple_of(4096);
+        let first = u64::from(vaddr & !0xFFF);
+        let end = (u64::from(vaddr) + u64::from(len)).next_multiple_of(4096);
+        assert!(end <= 1 << 32, "BUILDER004 range passes the top of the address space");
         let databyte = if read_only { MemoryFlags::READ_ONLY.bits() } else { 0 };
         let mut pages = Vec::new();
         for at in (first..end).step_by(4096) {
             let page = self.page()?;
             let key = self.key(KeyType::Page, page, databyte);
-            self.map(space, at, key)?;
+            self.map(space, at as u32, key)?;
             pages.push(page);
         }
         Ok(pages)

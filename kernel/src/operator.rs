@@ -65,7 +65,14 @@ impl Operator {
         let receive = b.map_fresh(space, RECEIVE, 4096, false)?[0];
         let program: Vec<u8> = [0x0000_0073u32, 0x0010_0073].iter().flat_map(|w| w.to_le_bytes()).collect();
         b.kernel().write_page(code[0], 0, &program)?;
-        let spec = DomainSpec { memory: space, meter, pc: CODE, name: "operator".into(), state: RunState::Available, ..Default::default() };
+        let spec = DomainSpec {
+            memory: space,
+            meter,
+            pc: CODE,
+            name: "operator".into(),
+            state: RunState::Available,
+            ..Default::default()
+        };
         let root = b.domain(&spec)?;
         Ok(Operator { root, send_page: send, receive_page: receive })
     }
@@ -75,7 +82,9 @@ impl Operator {
         let space = crate::object::node::slot(k.store(), root, crate::domain::SLOT_MEMORY);
         let page = |vaddr: u32| {
             let mut walked = rustc_hash::FxHashSet::default();
-            crate::segment::translate(k.store(), &mut walked, space, vaddr, crate::cpu::Access::Read).expect("OPERATOR001").page
+            crate::segment::translate(k.store(), &mut walked, space, vaddr, crate::cpu::Access::Read)
+                .expect("OPERATOR001")
+                .page
         };
         Operator { root, send_page: page(SEND), receive_page: page(RECEIVE) }
     }
@@ -97,16 +106,37 @@ impl Operator {
     /// CALLs key register `slot` with `order`, `string`, and the keys in
     /// key registers `pass` (up to four, key i from `pass[i]`); the reply's
     /// keys are also stored in key registers 12..16.
-    pub fn call(&self, k: &mut Kernel, slot: usize, order: u32, string: &[u8], pass: &[usize]) -> Result<Reply, HostError> {
+    pub fn call(
+        &self,
+        k: &mut Kernel,
+        slot: usize,
+        order: u32,
+        string: &[u8],
+        pass: &[usize],
+    ) -> Result<Reply, HostError> {
         assert!(string.len() <= MAX_STRING && pass.len() <= 4, "OPERATOR004 message too big");
         k.write_page(self.send_page, 0, string)?;
         let mut slots = [0usize; 4];
         slots[..pass.len()].copy_from_slice(pass);
-        let exit = ExitBlock { invoked: slot, jump: Jump::Call, send_string: true, key_mask: (1u8 << pass.len()) - 1, slots };
+        let exit = ExitBlock {
+            invoked: slot,
+            jump: Jump::Call,
+            send_string: true,
+            key_mask: (1u8 << pass.len()) - 1,
+            slots,
+        };
         let entry = EntryBlock { receive_string: true, key_mask: 0xF, slots: [12, 13, 14, 15] };
         let dib = k.prepare(self.root)?.expect("OPERATOR005");
         dib.hart.pc = CODE;
-        for (r, v) in [(10, order), (11, exit.encode()), (12, entry.encode()), (13, SEND), (14, string.len() as u32), (15, RECEIVE), (16, MAX_STRING as u32)] {
+        for (r, v) in [
+            (10, order),
+            (11, exit.encode()),
+            (12, entry.encode()),
+            (13, SEND),
+            (14, string.len() as u32),
+            (15, RECEIVE),
+            (16, MAX_STRING as u32),
+        ] {
             dib.hart.set_x(r, v);
         }
         dib.trap = Default::default();

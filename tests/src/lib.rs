@@ -49,7 +49,9 @@ pub fn code(words: &[u32]) -> Vec<u8> {
 
 /// A kernel over a fresh image with a prime meter and an operator domain
 /// (see `kernel::operator`); returns the prime meter key too.
-pub fn kernel_with_operator(bytes: u64) -> (Arc<FaultyStorage>, Kernel, kernel::operator::Operator, kernel::key::Key) {
+pub fn kernel_with_operator(
+    bytes: u64,
+) -> (Arc<FaultyStorage>, Kernel, kernel::operator::Operator, kernel::key::Key) {
     let (storage, mut k) = kernel(bytes);
     let mut b = kernel::builder::Builder::new(&mut k);
     let prime = b.prime_meter(u64::MAX).expect("prime meter");
@@ -62,8 +64,12 @@ pub fn kernel_with_operator(bytes: u64) -> (Arc<FaultyStorage>, Kernel, kernel::
 pub fn asm(src: &str) -> Vec<u8> {
     let include = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../domains/include");
     let resolver = assembler::FsResolver::with_search_dirs(vec![include]);
-    let program = assembler::assemble(assembler::Source { name: "test.s", text: src }, &resolver, &assembler::Options::default())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let program = assembler::assemble(
+        assembler::Source { name: "test.s", text: src },
+        &resolver,
+        &assembler::Options::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     program.to_elf()
 }
 
@@ -86,7 +92,18 @@ pub fn spawn(k: &mut Kernel, meter: kernel::key::Key, elf: &[u8], how: Spawn) ->
     let mut b = kernel::builder::Builder::new(k);
     let space = b.address_space().expect("space");
     let (pc, sp) = kernel::elf::load(&mut b, space, &program).expect("load");
-    let state = if how.available { kernel::domain::RunState::Available } else { kernel::domain::RunState::Running };
-    let spec = kernel::builder::DomainSpec { memory: space, meter, keeper: how.keeper, pc, sp, keys: how.keys, name: how.name, state, ..Default::default() };
+    let state =
+        if how.available { kernel::domain::RunState::Available } else { kernel::domain::RunState::Running };
+    let spec = kernel::builder::DomainSpec {
+        memory: space,
+        meter,
+        keeper: how.keeper,
+        pc,
+        sp,
+        keys: how.keys,
+        name: how.name,
+        state,
+        ..Default::default()
+    };
     b.domain(&spec).expect("domain")
 }

@@ -62,11 +62,12 @@ fn reference(op: &str, a: u32, b: u32) -> u32 {
 }
 
 const R_OPS: [&str; 18] = [
-    "add", "sub", "sll", "srl", "sra", "slt", "sltu", "xor", "or", "and", "mul", "mulh", "mulhsu", "mulhu", "div", "divu", "rem",
-    "remu",
+    "add", "sub", "sll", "srl", "sra", "slt", "sltu", "xor", "or", "and", "mul", "mulh", "mulhsu", "mulhu",
+    "div", "divu", "rem", "remu",
 ];
 const I_OPS: [&str; 6] = ["addi", "slti", "sltiu", "xori", "ori", "andi"];
-const EDGES: [u32; 10] = [0, 1, 2, 31, 0x7FFF_FFFF, 0x8000_0000, 0xFFFF_FFFF, 0xFFFF_FFFE, 0x1234_5678, 0x8765_4321];
+const EDGES: [u32; 10] =
+    [0, 1, 2, 31, 0x7FFF_FFFF, 0x8000_0000, 0xFFFF_FFFF, 0xFFFF_FFFE, 0x1234_5678, 0x8765_4321];
 
 fn check_r(op: &str, a: u32, b: u32) {
     let (h, exit, _) = run(&format!("{op} x7, x5, x6"), a, b, &[]);
@@ -129,13 +130,22 @@ fn upper_immediates_and_links() {
 #[test]
 fn loads_extend_and_stores_truncate() {
     let bytes = [0x80, 0xFF, 0x7F, 0x01, 0x34, 0x12, 0x00, 0x80];
-    let cases = [("lb", 0, 0xFFFF_FF80), ("lbu", 0, 0x80), ("lh", 0, 0xFFFF_FF80), ("lhu", 0, 0xFF80), ("lw", 0, 0x017F_FF80), ("lh", 6, 0xFFFF_8000), ("lb", 3, 1)];
+    let cases = [
+        ("lb", 0, 0xFFFF_FF80),
+        ("lbu", 0, 0x80),
+        ("lh", 0, 0xFFFF_FF80),
+        ("lhu", 0, 0xFF80),
+        ("lw", 0, 0x017F_FF80),
+        ("lh", 6, 0xFFFF_8000),
+        ("lb", 3, 1),
+    ];
     for (op, off, want) in cases {
         let (h, exit, _) = run(&format!("{op} x7, {}(s0)", off as i32 - 0x100), 0, 0, &bytes);
         assert_eq!(exit, Exit::Trap(Trap::Breakpoint), "{op}");
         assert_eq!(h.x(7), want, "{op} at {off}");
     }
-    for (op, want) in [("sb", [0x78, 0, 0, 0]), ("sh", [0x78, 0x56, 0, 0]), ("sw", [0x78, 0x56, 0x34, 0x12])] {
+    for (op, want) in [("sb", [0x78, 0, 0, 0]), ("sh", [0x78, 0x56, 0, 0]), ("sw", [0x78, 0x56, 0x34, 0x12])]
+    {
         let (_, _, mem) = run(&format!("{op} x5, -256(s0)"), 0x1234_5678, 0, &[0; 4]);
         assert_eq!(mem.read(DATA, 4), want, "{op}");
     }
@@ -148,7 +158,11 @@ fn misaligned_accesses_and_jumps_trap_without_side_effects() {
     let (_, exit, _) = run("sh x5, -253(s0)", 0, 0, &[]);
     assert_eq!(exit, Exit::Trap(Trap::MisalignedStore { address: DATA + 3 }));
     let (h, exit, _) = run("jalr x7, 2(x5)", BASE, 0, &[]);
-    assert_eq!((exit, h.pc, h.x(7)), (Exit::Trap(Trap::MisalignedJump { target: BASE + 2 }), BASE, 0), "rd is not written");
+    assert_eq!(
+        (exit, h.pc, h.x(7)),
+        (Exit::Trap(Trap::MisalignedJump { target: BASE + 2 }), BASE, 0),
+        "rd is not written"
+    );
     let (h, exit, _) = run("beq x5, x5, 6", 0, 0, &[]);
     assert_eq!((exit, h.pc), (Exit::Trap(Trap::MisalignedJump { target: BASE + 6 }), BASE));
     let (_, exit, _) = run("bne x5, x5, 6", 0, 0, &[]);

@@ -4,8 +4,8 @@
 use gnosis_tests::{Spawn, asm, kernel_with_operator, spawn};
 use kernel::builder::Builder;
 use kernel::domain::RunState;
-use kernel::key::{Key, MiscKind};
 use kernel::kernel::Kernel;
+use kernel::key::{Key, MiscKind};
 use kernel::trap;
 
 /// A server: becomes available, then answers each request with return
@@ -88,7 +88,8 @@ fn call_and_return_deliver_code_databyte_string_and_truncate() {
 fn a_busy_server_stalls_its_callers_until_it_is_available() {
     // The server spins 500k instructions per request, so the second client
     // finds it busy, stalls, and is served afterwards.
-    let slow = ECHO_SERVER.replace("serve:\n", "serve:\n    li t6, 250000\n2:  addi t6, t6, -1\n    bnez t6, 2b\n");
+    let slow =
+        ECHO_SERVER.replace("serve:\n", "serve:\n    li t6, 250000\n2:  addi t6, t6, -1\n    bnez t6, 2b\n");
     let (_s, mut k, _op, prime) = kernel_with_operator(8 << 20);
     let server = spawn(&mut k, prime, &asm(&slow), Spawn::default());
     let start = Builder::new(&mut k).start_key(server, 1);
@@ -125,7 +126,11 @@ done: .word 0
     let f = spawn(&mut k, prime, &asm(forker), Spawn { keys: vec![(1, start)], ..Default::default() });
     run_until_still(&mut k);
     assert_eq!(word(&mut k, f, 0x11000), 1, "the forker carried on after its ecall");
-    assert_eq!(k.domain_state(server).unwrap().unwrap().state, RunState::Available, "the server ran and is available again");
+    assert_eq!(
+        k.domain_state(server).unwrap().unwrap().state,
+        RunState::Available,
+        "the server ran and is available again"
+    );
 }
 
 #[test]
@@ -196,7 +201,12 @@ loop:
 buf: .space 4
 "#;
     let (_s, mut k, _op, prime) = kernel_with_operator(8 << 20);
-    let s = spawn(&mut k, prime, &asm(server), Spawn { keys: vec![(2, Key::misc(MiscKind::Returner))], ..Default::default() });
+    let s = spawn(
+        &mut k,
+        prime,
+        &asm(server),
+        Spawn { keys: vec![(2, Key::misc(MiscKind::Returner))], ..Default::default() },
+    );
     let start = Builder::new(&mut k).start_key(s, 0);
     let c = spawn(&mut k, prime, &asm(CLIENT), Spawn { keys: vec![(1, start)], ..Default::default() });
     run_until_still(&mut k);
@@ -309,7 +319,12 @@ amount: .word 5000, 0
 refills: .word 0
 "#;
     let (_s, mut k, _op, prime) = kernel_with_operator(8 << 20);
-    let mk = spawn(&mut k, prime, &asm(meter_keeper), Spawn { keys: vec![(1, Key::misc(MiscKind::DataKeyCreator))], ..Default::default() });
+    let mk = spawn(
+        &mut k,
+        prime,
+        &asm(meter_keeper),
+        Spawn { keys: vec![(1, Key::misc(MiscKind::DataKeyCreator))], ..Default::default() },
+    );
     let keeper_key = Builder::new(&mut k).start_key(mk, 0);
     let small = Builder::new(&mut k).meter(prime, 5000, keeper_key).unwrap();
     let w = spawn(&mut k, small, &asm("_start: addi a0, a0, 1\n j _start\n"), Spawn::default());
@@ -334,4 +349,3 @@ fn two_cpu_bound_domains_share_the_processor_fairly() {
     println!("fairness: {ia} vs {ib} instructions over {slices} slices");
     assert!(diff <= kernel::kernel::TIME_SLICE, "each got its share within one time slice: {ia} vs {ib}");
 }
-

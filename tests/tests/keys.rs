@@ -38,12 +38,21 @@ fn reg() -> impl Strategy<Value = usize> {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        (any::<bool>(), 0..RANGE_COUNT + 1, reg()).prop_map(|(node, offset, into)| Op::Create { node, offset, into }),
+        (any::<bool>(), 0..RANGE_COUNT + 1, reg()).prop_map(|(node, offset, into)| Op::Create {
+            node,
+            offset,
+            into
+        }),
         (any::<bool>(), reg()).prop_map(|(node, reg)| Op::Sever { node, reg }),
         (any::<bool>(), reg()).prop_map(|(node, reg)| Op::Destroy { node, reg }),
         (reg(), 0u32..16, reg()).prop_map(|(reg, slot, with)| Op::Swap { reg, slot, with }),
         (reg(), 0u32..16, reg()).prop_map(|(reg, slot, into)| Op::Fetch { reg, slot, into }),
-        (reg(), 32u32..37, any::<u8>(), reg()).prop_map(|(reg, kind, databyte, into)| Op::Make { reg, kind, databyte, into }),
+        (reg(), 32u32..37, any::<u8>(), reg()).prop_map(|(reg, kind, databyte, into)| Op::Make {
+            reg,
+            kind,
+            databyte,
+            into
+        }),
         (reg(), 0u32..4096, 1u8..).prop_map(|(reg, offset, byte)| Op::Write { reg, offset, byte }),
         reg().prop_map(|reg| Op::TestZero { reg }),
         reg().prop_map(|reg| Op::AllegedType { reg }),
@@ -121,7 +130,9 @@ fn sensory(k: Key) -> Key {
         KeyType::Data => k,
         KeyType::Page => k.with_databyte(k.databyte() | MemoryFlags::READ_ONLY.bits()),
         KeyType::Segment => k.with_databyte(k.databyte() | 0xC0),
-        KeyType::Node | KeyType::Fetch | KeyType::Sense => k.with_type(KeyType::Sense).with_databyte(k.databyte() | 0xC0),
+        KeyType::Node | KeyType::Fetch | KeyType::Sense => {
+            k.with_type(KeyType::Sense).with_databyte(k.databyte() | 0xC0)
+        }
         _ => Key::NULL,
     }
 }
@@ -135,7 +146,10 @@ fn alleged_type(k: Key) -> u32 {
         KeyType::Fetch => 4,
         KeyType::Sense => 1,
         KeyType::Meter => 6,
-        KeyType::Segment => 0x05 + (u32::from(k.lss()) << 8) + if k.memory_flags().contains(MemoryFlags::READ_ONLY) { 0x1000 } else { 0 },
+        KeyType::Segment => {
+            0x05 + (u32::from(k.lss()) << 8)
+                + if k.memory_flags().contains(MemoryFlags::READ_ONLY) { 0x1000 } else { 0 }
+        }
         other => panic!("unexpected key type {other:?} in the model"),
     }
 }
@@ -166,7 +180,12 @@ proptest! {
 }
 
 /// Performs one operation on the kernel and on the model.
-fn step(k: &mut kernel::kernel::Kernel, operator: &kernel::operator::Operator, m: &mut Model, op: &Op) -> (u32, Option<Key>, kernel::operator::Reply) {
+fn step(
+    k: &mut kernel::kernel::Kernel,
+    operator: &kernel::operator::Operator,
+    m: &mut Model,
+    op: &Op,
+) -> (u32, Option<Key>, kernel::operator::Reply) {
     let call = |k: &mut kernel::kernel::Kernel, slot: usize, order: u32, string: &[u8], pass: &[usize]| {
         operator.call(k, slot, order, string, pass).expect("host call")
     };
@@ -191,7 +210,9 @@ fn step(k: &mut kernel::kernel::Kernel, operator: &kernel::operator::Operator, m
             let destroy = matches!(op, Op::Destroy { .. });
             let reply = call(k, if node { 1 } else { 2 }, if destroy { 6 } else { 2 }, &[], &[reg]);
             let key = m.reg(reg);
-            let member = key.kind() == if node { KeyType::Node } else { KeyType::Page } && key.databyte() == 0 && !key.is_null();
+            let member = key.kind() == if node { KeyType::Node } else { KeyType::Page }
+                && key.databyte() == 0
+                && !key.is_null();
             if !member {
                 return (u32::MAX, None, reply);
             }
@@ -265,7 +286,11 @@ fn step(k: &mut kernel::kernel::Kernel, operator: &kernel::operator::Operator, m
         }
         Op::DomainGetKey { slot, into } => {
             let reply = call(k, 3, 16 + slot, &[], &[]);
-            let key = if slot == 0 { Key::NULL } else { m.current(m.domain_keys.get(&slot).copied().unwrap_or(Key::NULL)) };
+            let key = if slot == 0 {
+                Key::NULL
+            } else {
+                m.current(m.domain_keys.get(&slot).copied().unwrap_or(Key::NULL))
+            };
             keep(k, m, into, reply.keys[0]);
             (0, Some(key), reply)
         }
