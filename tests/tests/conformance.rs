@@ -140,7 +140,7 @@ fn loads_extend_and_stores_truncate() {
         ("lb", 3, 1),
     ];
     for (op, off, want) in cases {
-        let (h, exit, _) = run(&format!("{op} x7, {}(s0)", off as i32 - 0x100), 0, 0, &bytes);
+        let (h, exit, _) = run(&format!("{op} x7, {}(s0)", off - 0x100), 0, 0, &bytes);
         assert_eq!(exit, Exit::Trap(Trap::Breakpoint), "{op}");
         assert_eq!(h.x(7), want, "{op} at {off}");
     }
