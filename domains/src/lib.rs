@@ -1,3 +1,34 @@
-//! Domain programs shipped with Gnosis.
+//! Domain programs shipped with Gnosis: the system domains of the
+//! primordial world (space bank, checkpoint driver, migrator, console,
+//! shell) and the demos (counter, key-value store), written in RV32
+//! assembly in `programs/` and assembled at build time by the project's
+//! assembler. design.md ("The primordial world") describes each one's keys
+//! and protocol; the comment at the top of each source is its reference.
 
 pub mod compute_loop;
+pub mod layout;
+
+/// An embedded executable.
+#[derive(Clone, Copy, Debug)]
+pub struct Program {
+    /// Its name (the source file's stem).
+    pub name: &'static str,
+    /// The ELF32 executable.
+    pub elf: &'static [u8],
+    /// Its labels and their addresses.
+    pub symbols: &'static [(&'static str, u32)],
+}
+
+impl Program {
+    /// The address of a label.
+    pub fn symbol(&self, name: &str) -> Option<u32> {
+        self.symbols.iter().find(|(s, _)| *s == name).map(|&(_, a)| a)
+    }
+}
+
+include!(concat!(env!("OUT_DIR"), "/programs.rs"));
+
+/// The program called `name`.
+pub fn program(name: &str) -> Option<&'static Program> {
+    PROGRAMS.iter().find(|p| p.name == name)
+}

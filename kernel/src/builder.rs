@@ -3,15 +3,19 @@
 //! from the space bank through range keys; the builder is the kernel's own
 //! hand before there is a world (KeyKOS `Base/ckitems.c`).
 //!
-//! Objects are taken from the lowest CDAs not yet allocated. Address spaces
-//! are black segment trees: a root node of lss 7 (16 × 256 MiB covers the
-//! 32-bit space) and nodes of lss 6, 5, 4, 3 down to the pages.
+//! Objects are taken from the lowest CDAs not yet allocated, or, in a
+//! world, bought from a space bank through the operator domain
+//! ([`Builder::with_bank`]), so they belong to that bank like any other
+//! domain's purchases. Address spaces are black segment trees: a root node
+//! of lss 7 (16 × 256 MiB covers the 32-bit space) and nodes of lss 6, 5,
+//! 4, 3 down to the pages.
 
 use crate::domain::{self, RunState};
 use crate::kernel::{Kernel, KernelError};
 use crate::key::{Cda, Key, KeyType, MemoryFlags};
 use crate::meter;
 use crate::object::{self, node};
+use crate::operator::{HostError, Operator};
 
 /// lss of the root node of a full 32-bit address space.
 pub const ROOT_LSS: u8 = 7;
@@ -21,7 +25,12 @@ pub struct Builder<'k> {
     kernel: &'k mut Kernel,
     next_page: u64,
     next_node: u64,
+    bank: Option<(Operator, usize)>,
 }
+
+/// Space bank order codes the builder uses (see `domains/programs/bank.s`).
+const BANK_CREATE_NODE: u32 = 0;
+const BANK_CREATE_PAGE: u32 = 16;
 
 /// What a new domain starts with.
 #[derive(Clone, Debug)]
@@ -65,7 +74,19 @@ impl Default for DomainSpec {
 impl<'k> Builder<'k> {
     /// A builder over `kernel` (no domain may be running).
     pub fn new(kernel: &'k mut Kernel) -> Builder<'k> {
-        Builder { kernel, next_page: 0, next_node: 0 }
+        Builder { kernel, next_page: 0, next_node: 0, bank: None }
+    }
+
+    /// A builder that buys every object from the bank in key register
+    /// `slot` of `operator` (the world keeps running while it does).
+    pub fn with_bank(kernel: &'k mut Kernel, operator: Operator, slot: usize) -> Builder<'k> {
+        Builder { kernel, next_page: 0, next_node: 0, bank: Some((operator, slot)) }
+    }
+
+    /// How many nodes and pages the lowest-first search has passed: every
+    /// object at or above these numbers was free when the builder started.
+    pub fn high_water(&self) -> (u64, u64) {
+        (self.next_node, self.next_page)
     }
 
     /// The kernel.
@@ -73,17 +94,36 @@ impl<'k> Builder<'k> {
         self.kernel
     }
 
-    /// Allocates the lowest free node.
+    /// A new node: the lowest free one, or one bought from the bank.
     pub fn node(&mut self) -> Result<Cda, KernelError> {
+        if self.bank.is_some() {
+            return self.buy(BANK_CREATE_NODE);
+        }
         let count = self.kernel.layout().geometry.node_count();
-        let cda = self.take(count, true)?;
-        Ok(cda)
+        self.take(count, true)
     }
 
-    /// Allocates the lowest free page.
+    /// A new page: the lowest free one, or one bought from the bank.
     pub fn page(&mut self) -> Result<Cda, KernelError> {
+        if self.bank.is_some() {
+            return self.buy(BANK_CREATE_PAGE);
+        }
         let count = self.kernel.layout().geometry.page_count;
         self.take(count, false)
+    }
+
+    fn buy(&mut self, order: u32) -> Result<Cda, KernelError> {
+        let (operator, slot) = self.bank.expect("BUILDER006 buying without a bank");
+        let reply = operator.call(self.kernel, slot, order, &[], &[]).map_err(|e| match e {
+            HostError::Kernel(e) => e,
+            HostError::NoReply(_) => KernelError::Refused("the space bank did not answer".into()),
+        })?;
+        match reply.code {
+            0 => Ok(reply.keys[0].cda()),
+            1 => Err(KernelError::Refused("the space bank's limit is reached".into())),
+            2 => Err(KernelError::Refused("the image has no free objects left".into())),
+            rc => Err(KernelError::Refused(format!("the space bank answered {rc:#x}"))),
+        }
     }
 
     fn take(&mut self, count: u64, nodes: bool) -> Result<Cda, KernelError> {
@@ -227,6 +267,12 @@ impl<'k> Builder<'k> {
             self.kernel.make_ready(root);
         }
         Ok(root)
+    }
+
+    /// Sets key register `slot` of a domain that has not run yet.
+    pub fn set_key_register(&mut self, root: Cda, slot: usize, key: Key) -> Result<(), KernelError> {
+        let keys = node::slot(self.kernel.store(), root, domain::SLOT_KEYS).cda();
+        self.set(keys, slot & 15, key)
     }
 
     /// A start key to a domain.

@@ -26,8 +26,7 @@ use crate::object::{self, node, page};
 use crate::restart::{self, LoadedImage};
 use crate::store::Store;
 
-/// Page CDA of the journal page.
-pub const JOURNAL_PAGE: Cda = Cda(1);
+pub use crate::journal::JOURNAL_PAGE;
 
 /// How serious a finding is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

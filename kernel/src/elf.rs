@@ -72,6 +72,14 @@ pub struct Program {
 
 /// Parses and checks an executable.
 pub fn parse(bytes: &[u8]) -> Result<Program, ElfError> {
+    // The ELF reader wants its headers aligned, which embedded executables
+    // (`include_bytes!`) need not be: read from an aligned copy.
+    let mut words = vec![0u64; bytes.len().div_ceil(8)];
+    object::pod::bytes_of_slice_mut(&mut words)[..bytes.len()].copy_from_slice(bytes);
+    parse_aligned(&object::pod::bytes_of_slice(&words)[..bytes.len()])
+}
+
+fn parse_aligned(bytes: &[u8]) -> Result<Program, ElfError> {
     if bytes.len() < 16 || &bytes[..4] != b"\x7fELF" {
         return Err(ElfError::NotElf);
     }

@@ -118,3 +118,29 @@ fn summarize(store: &Store, root: Cda) -> DomainSummary {
         instructions: slots[domain::SLOT_INSTRUCTIONS].data_value(),
     }
 }
+
+/// The root of the domain named `name`, if there is exactly one.
+pub fn domain_named(store: &Store, name: &str) -> Option<Cda> {
+    let mut found = domains(store).into_iter().filter(|d| d.name == name);
+    match (found.next(), found.next()) {
+        (Some(d), None) => Some(d.root),
+        _ => None,
+    }
+}
+
+/// Reads a domain's memory as it would (through its address segment);
+/// `None` if an address does not translate.
+pub fn read_domain_memory(store: &Store, root: Cda, vaddr: u32, buf: &mut [u8]) -> Option<()> {
+    let space = node::slot(store, root, domain::SLOT_MEMORY);
+    let mut done = 0usize;
+    while done < buf.len() {
+        let at = vaddr.checked_add(done as u32)?;
+        let mut walked = rustc_hash::FxHashSet::default();
+        let t = crate::segment::translate(store, &mut walked, space, at, crate::cpu::Access::Read).ok()?;
+        let offset = (at & 0xFFF) as usize;
+        let n = (FRAME_SIZE - offset).min(buf.len() - done);
+        objects::page::read(store, t.page, offset, &mut buf[done..done + n]);
+        done += n;
+    }
+    Some(())
+}

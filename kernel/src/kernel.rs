@@ -49,6 +49,9 @@ pub enum KernelError {
     /// A kernel invariant is violated: the state must not be checkpointed.
     #[error("kernel invariant violated, checkpoint refused: {0}")]
     Invariant(String),
+    /// A domain the host asked for objects refused (e.g. the space bank is out of space).
+    #[error("{0}")]
+    Refused(String),
 }
 
 impl From<StoreError> for KernelError {
@@ -207,6 +210,9 @@ impl Kernel {
             restart_ns: restart_stamp,
             restarts: fields.restarts + 1,
         })?;
+        // The restart count must survive the next crash (domains such as
+        // the checkpoint driver tell restarts apart by it): journal it.
+        kernel.journal_page_written()?;
         kernel.wake_waiters_after_restart()?;
         kernel.update_reserve();
         Ok(kernel)

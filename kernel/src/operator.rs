@@ -20,6 +20,8 @@ pub const CODE: u32 = 0x1_0000;
 pub const SEND: u32 = 0x2_0000;
 /// Its receive buffer.
 pub const RECEIVE: u32 = 0x2_1000;
+/// The operator domain's name.
+pub const NAME: &str = "operator";
 /// Time slices a host call may take before it is abandoned.
 const MAX_STEPS: usize = 1_000_000;
 
@@ -69,7 +71,7 @@ impl Operator {
             memory: space,
             meter,
             pc: CODE,
-            name: "operator".into(),
+            name: NAME.into(),
             state: RunState::Available,
             ..Default::default()
         };
@@ -87,6 +89,11 @@ impl Operator {
                 .page
         };
         Operator { root, send_page: page(SEND), receive_page: page(RECEIVE) }
+    }
+
+    /// The world's operator domain (named "operator"), if it has one.
+    pub fn find(k: &Kernel) -> Option<Operator> {
+        crate::inspect::domain_named(k.store(), NAME).map(|root| Operator::from_root(k, root))
     }
 
     /// Sets one of the operator's key registers.

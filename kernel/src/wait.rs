@@ -103,6 +103,19 @@ impl Kernel {
             .min()
     }
 
+    /// With nothing ready to run and a simulated clock, moves the clock to
+    /// the next BWAIT wake-up (idling, as a real clock would); returns
+    /// whether it did.
+    pub fn idle_until_next_timer(&mut self) -> bool {
+        match self.next_timer() {
+            Some(t) if self.ready.is_empty() && self.clock.is_simulated() && t > self.clock.now_ns() => {
+                self.clock.advance_to(t);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Wakes the BWAIT waiters whose time has come; returns the earliest
     /// wake-up time still pending.
     pub(crate) fn service_timers(&mut self) -> Result<Option<u64>, KernelError> {
@@ -122,11 +135,14 @@ impl Kernel {
         Ok(earliest)
     }
 
-    /// At restart: makes sure the kernel node exists, and wakes every
-    /// waiter the checkpoint recorded.
+    /// At restart: makes sure the kernel node and the journal page exist
+    /// (allocated, so nothing else is ever built from them), and wakes
+    /// every waiter the checkpoint recorded.
     pub(crate) fn wake_waiters_after_restart(&mut self) -> Result<(), KernelError> {
-        if !object::allocation(&self.store, KERNEL_NODE).allocated {
-            object::create(&mut self.store, KERNEL_NODE)?;
+        for cda in [KERNEL_NODE, crate::journal::JOURNAL_PAGE] {
+            if !object::allocation(&self.store, cda).allocated {
+                object::create(&mut self.store, cda)?;
+            }
         }
         for slot in 0..14 {
             let key = object::validate(&self.store, node::slot(&self.store, KERNEL_NODE, slot));

@@ -107,3 +107,27 @@ pub fn spawn(k: &mut Kernel, meter: kernel::key::Key, elf: &[u8], how: Spawn) ->
     };
     b.domain(&spec).expect("domain")
 }
+
+/// A kernel over a fresh in-memory image holding the primordial world
+/// (`gnosis format`'s big bang), with a simulated clock.
+pub fn world(bytes: u64, settings: tools::world::big_bang::Settings) -> (Arc<FaultyStorage>, Kernel) {
+    let (storage, mut k) = kernel(bytes);
+    tools::world::big_bang::build(&mut k, &settings).expect("big bang");
+    k.checkpoint_now().expect("first checkpoint");
+    k.finish_background().expect("first checkpoint written");
+    (storage, k)
+}
+
+/// Runs a world until every domain waits (or `instructions` have run),
+/// then idles the simulated clock forward to the next timer, once: each
+/// call covers one burst of activity. Returns the console output.
+pub fn run_world(k: &mut Kernel, instructions: u64) -> String {
+    k.run(instructions).expect("run");
+    if !k.has_ready() {
+        k.step().expect("kernel work");
+        if !k.has_ready() {
+            k.idle_until_next_timer();
+        }
+    }
+    String::from_utf8_lossy(&k.console().take_output()).into_owned()
+}

@@ -54,6 +54,9 @@ pub struct Checkpointer {
     pub(crate) migration: Option<MigrationQueue>,
     /// The directory of the newest committed checkpoint: (home, area frame).
     pub(crate) directory: Vec<(u64, u64)>,
+    /// The generation whose migration a migrator was last told about (the
+    /// migrate key's Wait answers once per migration).
+    pub(crate) announced: u64,
     /// Time domains waited for migration since the last snapshot.
     pub(crate) migration_wait_ns: u64,
     /// Figures over the run.
@@ -91,6 +94,7 @@ impl Checkpointer {
             pending: false,
             migration: None,
             directory: Vec::new(),
+            announced: 0,
             migration_wait_ns: 0,
             stats: CheckpointerStats::default(),
             observer: None,
@@ -137,11 +141,15 @@ impl Kernel {
         header: CheckpointHeader,
         directory: Vec<(u64, u64)>,
     ) -> Result<(), KernelError> {
+        let generation = header.generation;
         let queue: MigrationQueue = Arc::new(Mutex::new(directory.iter().copied().collect::<VecDeque<_>>()));
         self.checkpoints.directory = directory;
         self.checkpoints.migration = Some(queue.clone());
         let job = MigrationJob::new(*self.store.layout(), header, queue);
         self.checkpoints.background.start(Job::Migration(Box::new(job)));
+        if self.deferred.iter().any(|(wait, _, _)| *wait == Wait::Migration) {
+            self.checkpoints.announced = generation;
+        }
         self.reply_deferred(
             Wait::Migration,
             Message::code(0).with_string(&(job::FRAMES_PER_STEP as u32).to_le_bytes()),

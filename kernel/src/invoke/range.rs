@@ -6,7 +6,7 @@
 //!
 //! | order | effect | reply |
 //! |---|---|---|
-//! | 0 | create: the object at offset, marked allocated | rc 0 + key 0 (page key or node key); rc 1 offset outside |
+//! | 0 | create: the object at offset, marked allocated | rc 0 + key 0 (page key or node key); rc 1 offset outside; rc 2 already allocated |
 //! | 9 | create and clear | as 0 |
 //! | 1 | identify: offset of key 0 (a page key / node key in the range) | rc 0 + 8-byte offset; rc −1 not one |
 //! | 2 | sever key 0's object: every key to it becomes DK(0) | rc 0 + key 0 = a new key; rc −1 |
@@ -14,8 +14,10 @@
 //! | 8 | destroy the object at offset | rc 0; rc 1 offset outside |
 //! | KT | alleged type | 770 page range, 771 node range |
 //!
-//! *Divergence:* KeyKOS's make-gratis orders (3, 4) are not provided, and
-//! "destroy" also clears the kernel's allocated bit (see design.md).
+//! *Divergence:* KeyKOS's make-gratis orders (3, 4) are not provided;
+//! "destroy" also clears the kernel's allocated bit, and "create" refuses an
+//! object that is already allocated (see design.md), so a bank never hands
+//! out an object someone else holds.
 
 use super::{Invocation, KT, Message, Outcome};
 use crate::kernel::{Kernel, KernelError};
@@ -23,12 +25,15 @@ use crate::key::{Cda, Key, KeyType};
 use crate::object;
 
 const NOT_IN_RANGE: u32 = u32::MAX;
+/// Create: the object is already allocated (made by someone else).
+const IN_USE: u32 = 2;
 
 /// Handles an invocation of a page-range or node-range key.
 pub(super) fn invoke(k: &mut Kernel, inv: &Invocation) -> Result<Outcome, KernelError> {
     let range = Range::of(inv.key);
     match inv.order() {
         order @ (0 | 9) => match range.at(&k.store, inv.dword(0)) {
+            Some(cda) if object::allocation(&k.store, cda).allocated => Ok(Outcome::code(IN_USE)),
             Some(cda) => {
                 if order == 9 {
                     k.clear_object(cda)?;

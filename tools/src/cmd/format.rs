@@ -1,4 +1,5 @@
-//! `gnosis format IMAGE --size SIZE`: create a new image.
+//! `gnosis format IMAGE --size SIZE`: create a new image holding the
+//! primordial world (see `world::big_bang`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -18,6 +19,9 @@ pub struct Args {
     /// Image size, e.g. 256MiB or 1GiB (at least 2MiB).
     #[arg(long, value_parser = crate::size::parse_size)]
     pub size: u64,
+    /// Seconds between the checkpoint driver's checkpoints (1 to 300).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=300))]
+    pub checkpoint_interval: u32,
 }
 
 /// Creates the image file, sparse, and writes its label and first header.
@@ -50,7 +54,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// commits it as a checkpoint.
 pub fn create_world(path: &std::path::Path, bytes: u64) -> anyhow::Result<()> {
     let geometry = Geometry::for_size(bytes)?;
-    let args = Args { image: path.to_path_buf(), size: bytes };
+    let args = Args { image: path.to_path_buf(), size: bytes, checkpoint_interval: 30 };
     create(&args, geometry)
 }
 
@@ -61,7 +65,8 @@ fn create(args: &Args, geometry: Geometry) -> anyhow::Result<()> {
     disk_image::format(&storage, geometry, rand::random(), now)?;
     drop(storage);
     let mut kernel = tools::world::boot(&args.image, kernel::kernel::Background::Inline)?;
-    tools::world::big_bang::build(&mut kernel)?;
+    let settings = tools::world::big_bang::Settings { checkpoint_interval_s: args.checkpoint_interval };
+    tools::world::big_bang::build(&mut kernel, &settings)?;
     kernel.checkpoint_now()?;
     kernel.finish_background()?;
     Ok(())

@@ -1,14 +1,211 @@
-//! The big bang: the primordial world `gnosis format` builds.
+//! The big bang: the primordial world `gnosis format` builds in a new
+//! image (KeyKOS `Base/ckitems.c`): the meter tree, the system domains
+//! (space bank, checkpoint driver, migrator, console, shell), the demos
+//! (counter, key-value store) and the operator, with the keys wired between
+//! them. design.md ("The primordial world") draws it; each program's source
+//! in `domains/programs/` documents its keys and protocol.
+//!
+//! Everything here is made with the builder's lowest-first allocation; the
+//! space bank's range keys cover every object above what the big bang used,
+//! so from then on new objects come only from the bank.
 
-use kernel::builder::Builder;
+use domains::layout::{
+    CHANNEL_COUNTER, CHANNEL_SHELL, CHANNEL_USER, CONFIG, CRASH_TABLE, JOURNAL, NODE_OWNER, PAGE_OWNER,
+};
+use kernel::builder::{Builder, DomainSpec};
+use kernel::device::CONSOLE;
+use kernel::domain::RunState;
+use kernel::journal::JOURNAL_PAGE;
 use kernel::kernel::Kernel;
-use kernel::key::Key;
+use kernel::key::{Cda, Key, KeyType, MemoryFlags, MiscKind};
+use kernel::operator::Operator;
 
 /// Instructions on the prime meter: all ones, unlimited in practice (KeyKOS).
 pub const PRIME_CPU: u64 = u64::MAX;
 
-/// Builds the primordial world in a freshly formatted, booted image.
-pub fn build(k: &mut Kernel) -> anyhow::Result<Key> {
+/// Choices a new world is made with.
+#[derive(Clone, Copy, Debug)]
+pub struct Settings {
+    /// Seconds between the checkpoint driver's checkpoints (1..=300).
+    pub checkpoint_interval_s: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { checkpoint_interval_s: 30 }
+    }
+}
+
+/// Key registers of the operator domain, which tools use to act in the world.
+pub mod operator_keys {
+    /// The prime bank.
+    pub const BANK: usize = 1;
+    /// The console, on the users' channel.
+    pub const CONSOLE: usize = 2;
+    /// The key-value store.
+    pub const KV: usize = 3;
+    /// The user meter, which installed programs run on.
+    pub const USER_METER: usize = 4;
+    /// Scratch: the bank `gnosis install` is buying from.
+    pub const SCRATCH_BANK: usize = 6;
+}
+
+/// The checkpoint driver's BWAIT object.
+const BWAIT_CKPTDVR: u32 = 0;
+/// The counter's BWAIT object.
+const BWAIT_COUNTER: u32 = 1;
+/// The front-end node slot holding the bank's start key.
+const BANK_KEEPER_SLOT: u8 = 14;
+/// The front-end node slot holding its format key.
+const FORMAT_SLOT: usize = 15;
+
+/// Extra pages a system domain maps besides its program.
+enum Mapping {
+    /// The configuration page at `CONFIG`, read-only, with these bytes.
+    Config(Vec<u8>),
+    /// The journal page at `JOURNAL`.
+    Journal { writable: bool },
+    /// Fresh zeroed pages over `len` bytes at `vaddr`.
+    Fresh { vaddr: u32, len: u32 },
+}
+
+/// Builds the primordial world in a freshly formatted, booted image. Every
+/// domain starts running: servers run their start-up code and become
+/// available on their own, so no request can reach one before it is ready.
+pub fn build(k: &mut Kernel, settings: &Settings) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        (1..=300).contains(&settings.checkpoint_interval_s),
+        "the checkpoint interval must be 1 to 300 seconds (KeyKOS's driver checkpoints at least every 5 minutes)"
+    );
+    let geometry = k.layout().geometry;
+    let stamp = k.restart_stamp();
     let mut b = Builder::new(k);
-    Ok(b.prime_meter(PRIME_CPU)?)
+    let prime = b.prime_meter(PRIME_CPU)?;
+    let system = b.meter(prime, PRIME_CPU, Key::NULL)?;
+    let user = b.meter(prime, PRIME_CPU, Key::NULL)?;
+    // The migrator runs on its own meter right under the prime meter, as
+    // EMIGC does, so it runs whatever happens to the other meters.
+    let migration = b.meter(prime, PRIME_CPU, Key::NULL)?;
+    let creator = Key::misc(MiscKind::DeviceCreator);
+    let device = Key::device(CONSOLE, 0, stamp);
+    let timer = Key::misc(MiscKind::SystemTimer);
+    let checkpoint = Key::misc(MiscKind::Checkpoint);
+
+    let console =
+        spawn(&mut b, "console", system, RunState::Running, &[(1, creator), (2, device)], vec![])?.0;
+    let kv = spawn(
+        &mut b,
+        "kv",
+        user,
+        RunState::Running,
+        &[(1, timer), (2, checkpoint)],
+        vec![Mapping::Journal { writable: true }],
+    )?
+    .0;
+    let interval = settings.checkpoint_interval_s.to_le_bytes().to_vec();
+    let ckptdvr_keys = [(1, timer), (2, Key::misc_indexed(MiscKind::Bwait, BWAIT_CKPTDVR)), (3, checkpoint)];
+    let ckptdvr_maps = vec![
+        Mapping::Config(interval),
+        Mapping::Journal { writable: false },
+        Mapping::Fresh { vaddr: CRASH_TABLE, len: 4096 },
+    ];
+    spawn(&mut b, "ckptdvr", system, RunState::Running, &ckptdvr_keys, ckptdvr_maps)?;
+    spawn(&mut b, "migrator", migration, RunState::Running, &[(1, Key::misc(MiscKind::Migrate))], vec![])?;
+    let counter_keys = [
+        (1, timer),
+        (2, Key::misc_indexed(MiscKind::Bwait, BWAIT_COUNTER)),
+        (3, b.start_key(console, CHANNEL_COUNTER as u8)),
+    ];
+    spawn(&mut b, "counter", user, RunState::Running, &counter_keys, vec![])?;
+    let shell_keys =
+        [(1, creator), (2, device), (3, b.start_key(console, CHANNEL_SHELL as u8)), (4, b.start_key(kv, 0))];
+    spawn(&mut b, "shell", user, RunState::Running, &shell_keys, vec![])?;
+
+    // The space bank: its owner tables cover the whole image (a bound on
+    // its ranges, which are only known once everything else is made).
+    let owner_tables = vec![
+        Mapping::Config(vec![0; 8]),
+        Mapping::Fresh { vaddr: NODE_OWNER, len: (2 * geometry.node_count()) as u32 },
+        Mapping::Fresh { vaddr: PAGE_OWNER, len: (2 * geometry.page_count) as u32 },
+    ];
+    let format = kernel::segment::format_key(0, 0, Some(BANK_KEEPER_SLOT), None);
+    let (bank, bank_config) = spawn(&mut b, "bank", system, RunState::Running, &[(8, format)], owner_tables)?;
+    let front = b.node()?;
+    let bank_gate = b.start_key(bank, 0);
+    b.set(front, FORMAT_SLOT, format)?;
+    b.set(front, BANK_KEEPER_SLOT as usize, bank_gate)?;
+    let prime_bank = b.key(KeyType::Segment, front, 0);
+
+    let operator = Operator::new(&mut b, system)?;
+    let operator_keys = [
+        (operator_keys::BANK, prime_bank),
+        (operator_keys::CONSOLE, b.start_key(console, CHANNEL_USER as u8)),
+        (operator_keys::KV, b.start_key(kv, 0)),
+        (operator_keys::USER_METER, user),
+    ];
+    for (slot, key) in operator_keys {
+        b.set_key_register(operator.root, slot, key)?;
+    }
+
+    // The ranges: every object above what the big bang used.
+    let (first_node, first_page) = b.high_water();
+    let nodes = u32::try_from(geometry.node_count() - first_node)?;
+    let pages = u32::try_from(geometry.page_count - first_page)?;
+    let bank_keys = [
+        (1, Key::range(KeyType::NodeRange, Cda::node(first_node), nodes)),
+        (2, Key::range(KeyType::PageRange, Cda::page(first_page), pages)),
+        (3, bank_gate),
+        (9, b.key(KeyType::Node, front, 0)),
+    ];
+    for (slot, key) in bank_keys {
+        b.set_key_register(bank, slot, key)?;
+    }
+    let counts: Vec<u8> = [nodes, pages].iter().flat_map(|n| n.to_le_bytes()).collect();
+    b.kernel().write_page(bank_config.expect("the bank has a configuration page"), 0, &counts)?;
+    Ok(())
+}
+
+/// Loads the program `name` into a new domain with `keys` and the extra
+/// `mappings`; returns its root and its configuration page, if it has one.
+fn spawn(
+    b: &mut Builder,
+    name: &str,
+    meter: Key,
+    state: RunState,
+    keys: &[(usize, Key)],
+    mappings: Vec<Mapping>,
+) -> anyhow::Result<(Cda, Option<Cda>)> {
+    let program = domains::program(name).ok_or_else(|| anyhow::anyhow!("no domain program called {name}"))?;
+    let elf = kernel::elf::parse(program.elf)?;
+    let space = b.address_space()?;
+    let (pc, sp) = kernel::elf::load(b, space, &elf)?;
+    let mut config = None;
+    for mapping in mappings {
+        match mapping {
+            Mapping::Config(bytes) => {
+                let page = b.map_fresh(space, CONFIG, 4096, true)?[0];
+                b.kernel().write_page(page, 0, &bytes)?;
+                config = Some(page);
+            }
+            Mapping::Journal { writable } => {
+                let flags = if writable { 0 } else { MemoryFlags::READ_ONLY.bits() };
+                let key = b.key(KeyType::Page, JOURNAL_PAGE, flags);
+                b.map(space, JOURNAL, key)?;
+            }
+            Mapping::Fresh { vaddr, len } => {
+                b.map_fresh(space, vaddr, len.max(1), false)?;
+            }
+        }
+    }
+    let spec = DomainSpec {
+        memory: space,
+        meter,
+        pc,
+        sp,
+        keys: keys.to_vec(),
+        name: name.into(),
+        state,
+        ..Default::default()
+    };
+    Ok((b.domain(&spec)?, config))
 }

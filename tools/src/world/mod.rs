@@ -2,6 +2,8 @@
 //! on sockets, and the big bang that makes a new world.
 
 pub mod big_bang;
+pub mod crash_table;
+pub mod install;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;

@@ -1,11 +1,12 @@
 //! The migrate key: the External Migrator Tool (KeyKOS misc 42,
 //! `Base/jmigratc.c`). A migrator domain drives migration with it; the
 //! kernel migrates whatever the migrator does not, so migration always
-//! completes.
+//! completes. Wait announces each migration once, so a migrator that has
+//! handled one waits for the next instead of spinning.
 //!
 //! | order | effect | reply |
 //! |---|---|---|
-//! | 0 | Wait: until a committed checkpoint needs migrating | rc 0 + frames migrated per pass (u32) |
+//! | 0 | Wait: until a committed checkpoint needs migrating that no Wait has announced yet | rc 0 + frames migrated per pass (u32) |
 //! | 1 | MigrateThese: move the frames named (string of u64 home frames, ≤ 512) to the front of the queue | rc 0; 1 if no migration is in progress |
 //! | 2 | ReadDirectory from entry n (string u32): up to 256 entries of (home frame u64, area frame u64) | rc 0 + entries; rc 1 past the end |
 //! | KT | alleged type | 0x2A09 |
@@ -21,7 +22,8 @@ const ENTRIES_PER_READ: usize = 256;
 /// Handles an invocation of the migrate key.
 pub(super) fn invoke(k: &mut Kernel, inv: &Invocation) -> Outcome {
     match inv.order() {
-        0 if k.checkpoints.migrating() => {
+        0 if k.checkpoints.migrating() && k.checkpoints.header.generation > k.checkpoints.announced => {
+            k.checkpoints.announced = k.checkpoints.header.generation;
             let per_pass = crate::checkpoint::job::FRAMES_PER_STEP as u32;
             Outcome::Reply(Message::code(0).with_string(&per_pass.to_le_bytes()))
         }
