@@ -136,7 +136,10 @@ impl<'k> Builder<'k> {
                 return Ok(cda);
             }
         }
-        panic!("BUILDER001 the image has no free {}", if nodes { "node" } else { "page" });
+        Err(KernelError::Refused(format!(
+            "the image has no free {} left",
+            if nodes { "node" } else { "page" }
+        )))
     }
 
     /// Allocates a specific object (e.g. the prime meter's well-known node).

@@ -134,6 +134,16 @@ fn segment(ph: &ProgramHeader32<Endianness>, bytes: &[u8]) -> Result<Segment, El
 /// Loads `program` into the address space `space` with a stack; returns
 /// the initial (pc, sp).
 pub fn load(builder: &mut Builder, space: Key, program: &Program) -> Result<(u32, u32), KernelError> {
+    load_with_stack(builder, space, program, STACK_BYTES)
+}
+
+/// As [`load`], with a stack of `stack_bytes` (rounded up to pages).
+pub fn load_with_stack(
+    builder: &mut Builder,
+    space: Key,
+    program: &Program,
+    stack_bytes: u32,
+) -> Result<(u32, u32), KernelError> {
     let mut writable: BTreeMap<u32, bool> = BTreeMap::new();
     for s in &program.segments {
         let end = (u64::from(s.vaddr) + u64::from(s.mem_size)).next_multiple_of(4096);
@@ -154,7 +164,8 @@ pub fn load(builder: &mut Builder, space: Key, program: &Program) -> Result<(u32
             builder.kernel().write_page(pages[&(i & !0xFFF)], (i & 0xFFF) as usize, chunk)?;
         }
     }
-    builder.map_fresh(space, STACK_TOP - STACK_BYTES, STACK_BYTES, false)?;
+    let stack_bytes = stack_bytes.next_multiple_of(4096);
+    builder.map_fresh(space, STACK_TOP - stack_bytes, stack_bytes, false)?;
     Ok((program.entry, STACK_TOP))
 }
 

@@ -716,3 +716,21 @@ impl Kernel {
         Ok(self.prepare(root)?.map(|d| &*d))
     }
 }
+
+impl Kernel {
+    /// Every domain, as `inspect::domains` finds them in the store, with
+    /// the live state of those the kernel holds in its domain cache (whose
+    /// nodes are written back only when they stop running and at
+    /// checkpoints). Meter figures are the store's, and so may lag.
+    pub fn live_domains(&self) -> Vec<crate::inspect::DomainSummary> {
+        let mut all = crate::inspect::domains(&self.store);
+        for d in &mut all {
+            if let Some(dib) = self.domains.get(d.root) {
+                d.state = dib.state;
+                d.trap = (dib.trap.code, dib.trap.pc);
+                d.instructions = dib.instructions;
+            }
+        }
+        all
+    }
+}

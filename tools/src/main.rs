@@ -31,6 +31,8 @@ enum Command {
     Bench(cmd::bench::Args),
     /// Run a crash-injection campaign and write its report.
     Crash(cmd::crash::Args),
+    /// Build a domain from an ELF executable in a world and start it.
+    Install(cmd::install::Args),
     /// List the domains of an image: name, state, meter, instructions.
     Ps(cmd::ps::Args),
     /// Boot or restart a world and run it until Ctrl-C (then checkpoint).
@@ -53,6 +55,7 @@ fn main() -> ExitCode {
         Command::Exec(args) => cmd::exec::run(args),
         Command::Bench(args) => cmd::bench::run(args),
         Command::Crash(args) => cmd::crash::run(args),
+        Command::Install(args) => cmd::install::run(args),
         Command::Ps(args) => cmd::ps::run(args),
         Command::Run(args) => cmd::run::run(args),
         Command::Checkpoint(args) => cmd::control::checkpoint(args),

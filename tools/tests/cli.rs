@@ -12,11 +12,35 @@ fn text(o: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
 
+/// An empty image (`--bare`): the format alone.
 fn format_image(dir: &Path, name: &str, size: &str) -> PathBuf {
     let path = dir.join(name);
-    let o = gnosis(&["format", path.to_str().unwrap(), "--size", size]);
+    let o = gnosis(&["format", path.to_str().unwrap(), "--size", size, "--bare"]);
     assert!(o.status.success(), "format failed: {}", text(&o));
     path
+}
+
+#[test]
+fn format_builds_the_primordial_world_and_it_checks_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    for size in ["4MiB", "64MiB"] {
+        let path = dir.path().join(format!("{size}.img"));
+        let p = path.to_str().unwrap();
+        let o = gnosis(&["format", p, "--size", size]);
+        assert!(o.status.success() && text(&o).contains("with the primordial world"), "{}", text(&o));
+        let out = text(&gnosis(&["inspect", p]));
+        assert!(out.contains("checkpoint  generation 2"), "{out}");
+        let o = gnosis(&["fsck", p]);
+        assert!(o.status.success() && text(&o).contains("clean"), "{}", text(&o));
+        let ps = text(&gnosis(&["ps", p]));
+        for name in ["bank", "ckptdvr", "migrator", "console", "shell", "counter", "kv", "operator"] {
+            assert!(ps.contains(name), "{name} missing: {ps}");
+        }
+    }
+    let tiny = dir.path().join("tiny.img");
+    let o = gnosis(&["format", tiny.to_str().unwrap(), "--size", "2MiB"]);
+    assert!(!o.status.success() && text(&o).contains("does not fit"), "{}", text(&o));
+    assert!(!tiny.exists());
 }
 
 #[test]
@@ -56,12 +80,12 @@ fn format_refuses_to_overwrite_and_rejects_bad_sizes() {
     let dir = tempfile::tempdir().unwrap();
     let path = format_image(dir.path(), "a.img", "4MiB");
     let before = std::fs::read(&path).unwrap();
-    let o = gnosis(&["format", path.to_str().unwrap(), "--size", "8MiB"]);
+    let o = gnosis(&["format", path.to_str().unwrap(), "--size", "8MiB", "--bare"]);
     assert!(!o.status.success());
     assert!(text(&o).contains("already exists"), "{}", text(&o));
     assert_eq!(std::fs::read(&path).unwrap(), before);
     let small = dir.path().join("small.img");
-    let o = gnosis(&["format", small.to_str().unwrap(), "--size", "1MiB"]);
+    let o = gnosis(&["format", small.to_str().unwrap(), "--size", "1MiB", "--bare"]);
     assert!(!o.status.success() && text(&o).contains("too small"), "{}", text(&o));
     assert!(!small.exists(), "a failed format leaves no file");
     let o = gnosis(&["format", small.to_str().unwrap(), "--size", "12 parsecs"]);

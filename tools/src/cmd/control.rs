@@ -1,6 +1,7 @@
 //! The control socket of a running instance (`IMAGE.ctl`, a Unix socket):
-//! `gnosis checkpoint` asks it for a checkpoint, `gnosis status` for figures.
-//! One request per connection, one line each way.
+//! `gnosis checkpoint`, `gnosis ps` and `gnosis install` ask the running
+//! world through it. One request per connection: a line in; the answer
+//! (one or more lines) out, until the server closes the connection.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -61,7 +62,8 @@ fn serve_one(stream: UnixStream, tx: Sender<Request>) {
         return;
     }
     if let Ok(reply) = answers.recv() {
-        let _ = (&stream).write_all(format!("{reply}\n").as_bytes());
+        let reply = if reply.ends_with('\n') { reply } else { format!("{reply}\n") };
+        let _ = (&stream).write_all(reply.as_bytes());
     }
 }
 
@@ -70,14 +72,36 @@ pub fn remove(image: &Path) {
     let _ = std::fs::remove_file(socket_path(image));
 }
 
-/// Answers one request on the kernel's thread.
+/// Answers one request on the kernel's thread. Requests: `checkpoint`;
+/// `ps`; `install<TAB>ELF path<TAB>name<TAB>key,key,…`.
 pub fn handle(k: &mut Kernel, request: Request) -> anyhow::Result<()> {
-    let reply = match request.line.as_str() {
-        "checkpoint" => format!("checkpoint generation {}", k.checkpoint_now()?),
-        other => format!("error: unknown request '{other}' (known: checkpoint)"),
+    let fields: Vec<&str> = request.line.split('\t').collect();
+    let reply = match fields.as_slice() {
+        ["checkpoint"] => format!("checkpoint generation {}", k.checkpoint_now()?),
+        ["ps"] => super::ps::table(&k.live_domains()),
+        ["install", path, name, keys] => match install(k, path, name, keys) {
+            Ok(root) => format!("installed {name} (domain root node {})", root.number()),
+            Err(e) => format!("error: {e:#}"),
+        },
+        _ => format!("error: unknown request '{}' (known: checkpoint, ps, install)", request.line),
     };
     let _ = request.answer.send(reply);
     Ok(())
+}
+
+fn install(k: &mut Kernel, path: &str, name: &str, keys: &str) -> anyhow::Result<kernel::key::Cda> {
+    let elf = std::fs::read(path).with_context(|| format!("cannot read {path}"))?;
+    let grants = keys
+        .split(',')
+        .filter(|g| !g.is_empty())
+        .map(|g| g.parse().map_err(anyhow::Error::msg))
+        .collect::<anyhow::Result<Vec<tools::world::install::Grant>>>()?;
+    tools::world::install::install(k, &elf, name, &grants)
+}
+
+/// Whether an instance of the image is running (its control socket answers).
+pub fn is_running(image: &Path) -> bool {
+    UnixStream::connect(socket_path(image)).is_ok()
 }
 
 /// Sends one request to a running instance and returns its answer.
@@ -92,8 +116,8 @@ pub fn ask(image: &Path, line: &str) -> anyhow::Result<String> {
     })?;
     stream.write_all(format!("{line}\n").as_bytes())?;
     let mut answer = String::new();
-    BufReader::new(&stream).read_line(&mut answer)?;
-    Ok(answer.trim().to_string())
+    std::io::Read::read_to_string(&mut stream, &mut answer)?;
+    Ok(answer.trim_end().to_string() + "\n")
 }
 
 /// Arguments of `gnosis checkpoint`.
@@ -110,6 +134,6 @@ pub fn checkpoint(args: CheckpointArgs) -> anyhow::Result<ExitCode> {
         None => super::run::default_image()?,
     };
     let answer = ask(&image, "checkpoint")?;
-    println!("{answer}");
+    print!("{answer}");
     Ok(if answer.starts_with("error") { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }

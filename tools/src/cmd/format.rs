@@ -22,9 +22,13 @@ pub struct Args {
     /// Seconds between the checkpoint driver's checkpoints (1 to 300).
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=300))]
     pub checkpoint_interval: u32,
+    /// Leave the image empty (no primordial world): for `gnosis exec` and experiments.
+    #[arg(long)]
+    pub bare: bool,
 }
 
-/// Creates the image file, sparse, and writes its label and first header.
+/// Creates the image file, sparse, writes its label and first header, and
+/// (unless `--bare`) builds the primordial world and checkpoints it.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.image.exists() {
         bail!(
@@ -40,8 +44,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     result?;
     println!(
-        "formatted {}: {} ({} pages, {} nodes, two checkpoint areas of {} each)",
+        "formatted {}{}: {} ({} pages, {} nodes, two checkpoint areas of {} each)",
         args.image.display(),
+        if args.bare { " (bare)" } else { " with the primordial world" },
         human_bytes(geometry.total_frames * FRAME_BYTES),
         geometry.page_count,
         geometry.node_count(),
@@ -54,7 +59,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// commits it as a checkpoint.
 pub fn create_world(path: &std::path::Path, bytes: u64) -> anyhow::Result<()> {
     let geometry = Geometry::for_size(bytes)?;
-    let args = Args { image: path.to_path_buf(), size: bytes, checkpoint_interval: 30 };
+    let args = Args { image: path.to_path_buf(), size: bytes, checkpoint_interval: 30, bare: false };
     create(&args, geometry)
 }
 
@@ -64,9 +69,17 @@ fn create(args: &Args, geometry: Geometry) -> anyhow::Result<()> {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
     disk_image::format(&storage, geometry, rand::random(), now)?;
     drop(storage);
+    if args.bare {
+        return Ok(());
+    }
     let mut kernel = tools::world::boot(&args.image, kernel::kernel::Background::Inline)?;
     let settings = tools::world::big_bang::Settings { checkpoint_interval_s: args.checkpoint_interval };
-    tools::world::big_bang::build(&mut kernel, &settings)?;
+    tools::world::big_bang::build(&mut kernel, &settings).with_context(|| {
+        format!(
+            "the primordial world does not fit in {}: make the image at least 4MiB, or pass --bare for an empty one",
+            human_bytes(geometry.total_frames * FRAME_BYTES)
+        )
+    })?;
     kernel.checkpoint_now()?;
     kernel.finish_background()?;
     Ok(())

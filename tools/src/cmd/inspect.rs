@@ -1,5 +1,6 @@
 //! `gnosis inspect IMAGE`: headers, regions, objects, the newest checkpoint;
-//! `--node N` and `--page N` dump one object.
+//! `--node N` and `--page N` dump one object; `--crash-table` lists the
+//! restarts the checkpoint driver recorded.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,6 +24,9 @@ pub struct Args {
     /// Dump page number N (its non-zero bytes).
     #[arg(long, value_name = "N", value_parser = parse_number)]
     pub page: Option<u64>,
+    /// List the restarts the checkpoint driver recorded: when, from which checkpoint, downtime.
+    #[arg(long, conflicts_with_all = ["node", "page"])]
+    pub crash_table: bool,
 }
 
 /// Prints the summary, or the object asked for.
@@ -35,10 +39,31 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else if let Some(n) = args.page {
         let cda = checked(&loaded, Cda::page(n))?;
         print_page(cda, &inspect::dump_page(&loaded, cda));
+    } else if args.crash_table {
+        print_crash_table(&loaded)?;
     } else {
         print_summary(&args, &loaded);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_crash_table(loaded: &LoadedImage) -> anyhow::Result<()> {
+    let restarts = tools::world::crash_table::read(&loaded.store)?;
+    if restarts.is_empty() {
+        println!("no restarts recorded yet");
+        return Ok(());
+    }
+    println!("{:>8} {:>18} {:>18} {:>14}", "restart", "checkpoint (s)", "restarted (s)", "downtime (s)");
+    for r in restarts {
+        println!(
+            "{:>8} {:>18.3} {:>18.3} {:>14.3}",
+            r.number,
+            r.checkpoint_ns as f64 / 1e9,
+            r.restart_ns as f64 / 1e9,
+            r.downtime_ns() as f64 / 1e9
+        );
+    }
+    Ok(())
 }
 
 fn checked(loaded: &LoadedImage, cda: Cda) -> anyhow::Result<Cda> {

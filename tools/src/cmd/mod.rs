@@ -8,6 +8,7 @@ pub mod exec;
 pub mod format;
 pub mod fsck;
 pub mod inspect;
+pub mod install;
 pub mod ps;
 pub mod run;
 

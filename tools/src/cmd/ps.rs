@@ -1,24 +1,45 @@
-//! `gnosis ps IMAGE`: the domains of an image's newest checkpoint.
+//! `gnosis ps [IMAGE]`: the domains of a world: name, state (with the
+//! trap code of a faulted one), meter and instructions. Asks the running
+//! instance when there is one (live figures), else reads the newest
+//! checkpoint.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use kernel::domain::RunState;
+use kernel::inspect::DomainSummary;
 use kernel::{inspect, restart, trap};
+
+use super::control;
 
 /// Arguments of `gnosis ps`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The image (opened read-only).
-    pub image: PathBuf,
+    /// The image (default: the default world).
+    pub image: Option<PathBuf>,
 }
 
 /// Prints one line per domain.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let (storage, bytes) = super::open_read_only(&args.image)?;
+    let image = match args.image {
+        Some(p) => p,
+        None => super::run::default_image()?,
+    };
+    if control::is_running(&image) {
+        print!("{}", control::ask(&image, "ps")?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (storage, bytes) = super::open_read_only(&image)?;
     let loaded = restart::load(storage, bytes)?;
-    println!("{:<10} {:<12} {:<40} {:<12} {:>16}", "root", "name", "state", "meter", "instructions");
-    for d in inspect::domains(&loaded.store) {
+    print!("{}", table(&inspect::domains(&loaded.store)));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The table `gnosis ps` prints.
+pub fn table(domains: &[DomainSummary]) -> String {
+    let mut out =
+        format!("{:<10} {:<12} {:<40} {:<12} {:>16}\n", "root", "name", "state", "meter", "instructions");
+    for d in domains {
         let state = match (d.state, d.trap.0) {
             (_, code) if code != 0 => format!("faulted: {} at {:#x}", trap::describe(code), d.trap.1),
             (RunState::Running, _) => "running".into(),
@@ -26,11 +47,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             (RunState::Waiting, _) => "waiting".into(),
         };
         let meter = match (d.meter, d.meter_left) {
-            (Some(m), Some(left)) if left == u64::MAX => format!("{} ∞", m.number()),
+            (Some(m), Some(left)) if left > u64::MAX / 2 => format!("{} ∞", m.number()),
             (Some(m), Some(left)) => format!("{} {left}", m.number()),
             _ => "none".into(),
         };
-        println!("{:<10} {:<12} {:<40} {:<12} {:>16}", d.root.number(), d.name, state, meter, d.instructions);
+        out += &format!(
+            "{:<10} {:<12} {:<40} {:<12} {:>16}\n",
+            d.root.number(),
+            d.name,
+            state,
+            meter,
+            d.instructions
+        );
     }
-    Ok(ExitCode::SUCCESS)
+    out
 }

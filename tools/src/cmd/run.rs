@@ -91,9 +91,11 @@ fn announce(kernel: &Kernel, path: &Path) {
     let h = kernel.checkpoint_header();
     let ago = kernel::clock::wall_now_ns().saturating_sub(h.wall_time_ns) as f64 / 1e9;
     let ready = kernel.ready().count();
+    let restarts = kernel.kernel_fields().restarts;
     eprintln!(
-        "gnosis: {} from generation {} (taken {ago:.1} s ago), {ready} domains running; Ctrl-C checkpoints and stops",
-        if h.generation <= 2 { "booting" } else { "restarting" },
+        "gnosis: restarting {} (restart {restarts}) from checkpoint generation {}, taken {ago:.1} s ago; \
+         {ready} domains ready; Ctrl-C takes a checkpoint and stops",
+        path.display(),
         h.generation
     );
     eprintln!("gnosis: control socket {}", control::socket_path(path).display());

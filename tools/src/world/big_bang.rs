@@ -50,6 +50,8 @@ pub mod operator_keys {
     pub const SCRATCH_BANK: usize = 6;
 }
 
+/// Stack of each system domain (their programs use a few hundred bytes).
+const SYSTEM_STACK: u32 = 16 * 1024;
 /// The checkpoint driver's BWAIT object.
 const BWAIT_CKPTDVR: u32 = 0;
 /// The counter's BWAIT object.
@@ -178,7 +180,7 @@ fn spawn(
     let program = domains::program(name).ok_or_else(|| anyhow::anyhow!("no domain program called {name}"))?;
     let elf = kernel::elf::parse(program.elf)?;
     let space = b.address_space()?;
-    let (pc, sp) = kernel::elf::load(b, space, &elf)?;
+    let (pc, sp) = kernel::elf::load_with_stack(b, space, &elf, SYSTEM_STACK)?;
     let mut config = None;
     for mapping in mappings {
         match mapping {

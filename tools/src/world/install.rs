@@ -40,6 +40,19 @@ pub enum Grant {
     Start(String),
 }
 
+impl std::fmt::Display for Grant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Grant::Console => f.write_str("console"),
+            Grant::Bank => f.write_str("bank"),
+            Grant::Timer => f.write_str("timer"),
+            Grant::Checkpoint => f.write_str("checkpoint"),
+            Grant::Bwait(n) => write!(f, "bwait:{n}"),
+            Grant::Start(name) => write!(f, "start:{name}"),
+        }
+    }
+}
+
 impl FromStr for Grant {
     type Err = String;
 
