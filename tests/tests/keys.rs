@@ -119,6 +119,7 @@ impl Model {
             (KeyType::Node, 34) => (0, key.with_type(KeyType::Meter).with_databyte(0)),
             (KeyType::Node, 35) => (0, key.with_databyte(databyte)),
             (KeyType::Node, 36) => (0, key.with_type(KeyType::Sense).with_databyte(key.databyte() | 0xC0)),
+            (KeyType::Page, 0) => (0, key.with_databyte(key.databyte() | MemoryFlags::READ_ONLY.bits())),
             (KeyType::Data, _) => (RC_DATA, Key::NULL),
             _ => (RC_INVALID, Key::NULL),
         }
@@ -200,7 +201,10 @@ fn step(
                 return (1, None, reply);
             }
             let cda = Model::cda(node, offset);
-            let (_, id) = m.alloc(cda);
+            let (allocated, id) = m.alloc(cda);
+            if allocated {
+                return (2, None, reply);
+            }
             m.ids.insert(cda, (true, id));
             let key = Key::object(if node { KeyType::Node } else { KeyType::Page }, cda, id, 0);
             keep(k, m, into, reply.keys[0]);
