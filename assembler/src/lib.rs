@@ -50,16 +50,26 @@ pub trait IncludeResolver {
 }
 
 /// Includes from the file system: relative to the including file, then the
-/// search directories.
+/// search directories, then built-in files (name and text) the program
+/// carries, such as Gnosis's `gnosis.inc`.
 #[derive(Clone, Debug, Default)]
 pub struct FsResolver {
     dirs: Vec<PathBuf>,
+    builtins: &'static [(&'static str, &'static str)],
 }
 
 impl FsResolver {
     /// A resolver that also searches `dirs`.
     pub fn with_search_dirs(dirs: Vec<PathBuf>) -> FsResolver {
-        FsResolver { dirs }
+        FsResolver { dirs, builtins: &[] }
+    }
+
+    /// A resolver that also searches `dirs`, and then `builtins`.
+    pub fn with_builtins(
+        dirs: Vec<PathBuf>,
+        builtins: &'static [(&'static str, &'static str)],
+    ) -> FsResolver {
+        FsResolver { dirs, builtins }
     }
 }
 
@@ -72,7 +82,10 @@ impl IncludeResolver for FsResolver {
                 return Ok((candidate.display().to_string(), text));
             }
         }
-        Err("no such file next to the including file or in the search directories".into())
+        if let Some((name, text)) = self.builtins.iter().find(|(name, _)| *name == path) {
+            return Ok((format!("<built-in {name}>"), (*text).to_string()));
+        }
+        Err("no such file next to the including file, in the search directories, or built in".into())
     }
 }
 

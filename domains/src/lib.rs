@@ -28,6 +28,13 @@ impl Program {
 
 include!(concat!(env!("OUT_DIR"), "/programs.rs"));
 
+/// The include files domain programs use (`.include "gnosis.inc"`), for
+/// assembling programs outside this crate (`gnosis asm`, tests, benches).
+pub const INCLUDES: &[(&str, &str)] = &[
+    ("gnosis.inc", include_str!("../include/gnosis.inc")),
+    ("runtime.s", include_str!("../include/runtime.s")),
+];
+
 /// The program called `name`.
 pub fn program(name: &str) -> Option<&'static Program> {
     PROGRAMS.iter().find(|p| p.name == name)

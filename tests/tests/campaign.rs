@@ -13,18 +13,24 @@ fn settings(break_sync: bool) -> Settings {
         seed: 5,
         shard: (0, 1),
         break_sync,
+        image: None,
+        script: None,
+        seconds: None,
     }
 }
 
-#[test]
-fn a_ci_sized_campaign_has_no_divergence() {
-    let w = workload::builtin("objects").unwrap();
-    let c = crash::run(&settings(false), w.as_ref(), 2, &|_, _| {});
+/// Every point of a built-in workload's campaign; returns how many.
+fn full_campaign_without_divergence(name: &str) -> usize {
+    let w = workload::builtin(name).unwrap();
+    let mut s = settings(false);
+    s.workload = name.into();
+    let c = crash::run(&s, w.as_ref(), 2, &|_, _| {});
     let tally = report::tally(&c);
     println!(
-        "campaign: {} crash points over {} storage events: {tally:?}",
+        "campaign {name}: {} crash points over {} storage events in {:.1} s: {tally:?}",
         c.results.len(),
-        c.timeline.len()
+        c.timeline.len(),
+        c.seconds
     );
     assert!(c.timeline.len() >= 150, "a workload of some size: {} events", c.timeline.len());
     assert_eq!(c.results.len(), c.timeline.len() * Kind::ALL.len(), "every event with every kind");
@@ -42,6 +48,14 @@ fn a_ci_sized_campaign_has_no_divergence() {
         tally[&Kind::Flip].contains_key(&Outcome::DetectedDamage),
         "some flipped bits land in referenced frames and are caught"
     );
+    c.results.len()
+}
+
+#[test]
+fn ci_sized_campaigns_have_no_divergence() {
+    let points = full_campaign_without_divergence("objects") + full_campaign_without_divergence("world");
+    println!("{points} crash points in all");
+    assert!(points >= 2000, "a few thousand crash points");
 }
 
 #[test]

@@ -237,3 +237,16 @@ fn gnosis_run_with_no_image_makes_the_default_world() {
     assert!(image.exists());
     fsck_clean(&image);
 }
+
+#[test]
+fn crash_kill_kills_real_processes_and_checks_each_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report");
+    let o = gnosis(&["crash", "--kill", "3", "--seed", "3", "--out", out.to_str().unwrap()]);
+    let said = text(&o);
+    assert!(o.status.success(), "{said}");
+    assert!(said.contains("3 kills, 9 acknowledged writes, 0 lost: passed"), "{said}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("kill-report.json")).unwrap()).unwrap();
+    assert_eq!(report["rounds"].as_array().unwrap().len(), 3);
+}

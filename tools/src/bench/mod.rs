@@ -2,6 +2,7 @@
 //! median of repeated runs, with min and max, and each comparison is a
 //! ratio measured in the same run.
 
+pub mod programs;
 pub mod setup;
 
 use std::io::Write;
@@ -215,6 +216,127 @@ fn instructions_per_second(k: &mut Kernel, instructions: u64) -> anyhow::Result<
     let ran = k.run(instructions)?;
     anyhow::ensure!(ran == instructions, "the loop domain stopped early");
     Ok(ran as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Emulated instructions per second on the compute loop, through the
+/// kernel (a domain whose memory lives in an image); and, when
+/// `qemu-riscv32` is installed, the same loop as a Linux executable under
+/// QEMU's JIT and the ratio of the two, measured in the same run. QEMU's
+/// rate is taken from the difference of two runs of different lengths, so
+/// its start-up does not count.
+pub fn interpreter(dir: &Path, iterations: u32, samples: usize) -> anyhow::Result<Vec<Figure>> {
+    let (mut k, path) = setup::fresh(dir, "interp.img", 64 << 20, Background::Inline)?;
+    let qemu = qemu_available();
+    let (short, long) = (dir.join("loop-short.elf"), dir.join("loop-long.elf"));
+    if qemu {
+        for (path, n) in [(&short, iterations / 10), (&long, iterations)] {
+            std::fs::write(path, programs::compute_loop_linux(n)?)?;
+            // qemu-user loads only executable files.
+            std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+        }
+    }
+    let (mut ours, mut theirs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..samples {
+        setup::loop_domain(&mut k, iterations)?;
+        let started = Instant::now();
+        let ran = k.run(u64::MAX)?;
+        let rate = ran as f64 / started.elapsed().as_secs_f64() / 1e6;
+        anyhow::ensure!(ran == domains::compute_loop::instructions(iterations), "the loop stopped early");
+        ours.push(rate);
+        if qemu {
+            let t_short = time_qemu(&short)?;
+            let t_long = time_qemu(&long)?;
+            let instructions = 12.0 * f64::from(iterations - iterations / 10);
+            let qemu_rate = instructions / (t_long - t_short).max(1e-6) / 1e6;
+            theirs.push(qemu_rate);
+            ratios.push(rate / qemu_rate);
+        }
+    }
+    drop(k);
+    std::fs::remove_file(path)?;
+    let mut figures =
+        vec![Figure::new("interpreter, compute loop", "M instr/s", ours, Some(Target::AtLeast(1000.0)))];
+    if qemu {
+        figures.push(Figure::new("qemu-riscv32 (JIT), same loop", "M instr/s", theirs, None));
+        figures.push(Figure::new("interpreter / qemu-riscv32", "ratio", ratios, Some(Target::AtLeast(0.3))));
+    }
+    Ok(figures)
+}
+
+/// Whether `qemu-riscv32` can be run.
+pub fn qemu_available() -> bool {
+    std::process::Command::new("qemu-riscv32").arg("--version").output().is_ok_and(|o| o.status.success())
+}
+
+fn time_qemu(elf: &Path) -> anyhow::Result<f64> {
+    let started = Instant::now();
+    let output = std::process::Command::new("qemu-riscv32").arg(elf).output()?;
+    let took = started.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        output.stderr.is_empty() && output.status.code().is_some(),
+        "qemu-riscv32 could not run {}: {}",
+        elf.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok(took)
+}
+
+/// CALL + RETURN round trip between two domains (ns): a client calls a
+/// server that answers at once, `rounds` times.
+pub fn ipc_round_trip(dir: &Path, rounds: u32, samples: usize) -> anyhow::Result<Figure> {
+    let (mut k, path) = setup::fresh(dir, "ipc.img", 64 << 20, Background::Inline)?;
+    let prime = kernel::builder::Builder::new(&mut k).prime_meter(u64::MAX)?;
+    programs::ipc_pair(&mut k, prime)?;
+    programs::round_trips(&mut k, u64::from(rounds) / 10)?;
+    let mut times = Vec::new();
+    for _ in 0..samples {
+        let took = programs::round_trips(&mut k, u64::from(rounds))?;
+        times.push(took.as_secs_f64() * 1e9 / f64::from(rounds));
+    }
+    drop(k);
+    std::fs::remove_file(path)?;
+    Ok(Figure::new("IPC round trip (CALL + RETURN)", "ns", times, Some(Target::AtMost(100.0))))
+}
+
+/// Resident memory the process gains (MiB) booting a world of `image_bytes`
+/// and running it: it should be the working set plus the directory, not
+/// the image.
+pub fn memory(dir: &Path, image_bytes: u64, samples: usize) -> anyhow::Result<Figure> {
+    let path = dir.join("memory.img");
+    let mut grown = Vec::new();
+    for _ in 0..samples {
+        let _ = std::fs::remove_file(&path);
+        setup::format_image(&path, image_bytes)?;
+        {
+            let mut k = setup::boot(&path, Background::Inline)?;
+            crate::world::big_bang::build(&mut k, &Default::default())?;
+            k.checkpoint_now()?;
+            k.finish_background()?;
+        }
+        let before = resident_bytes()?;
+        let mut k = setup::boot(&path, Background::Inline)?;
+        for _ in 0..50 {
+            k.run(1_000_000)?;
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        k.checkpoint_now()?;
+        k.finish_background()?;
+        grown.push(resident_bytes()?.saturating_sub(before) as f64 / f64::from(1 << 20));
+    }
+    std::fs::remove_file(path)?;
+    let name = format!("resident memory added by a running {} world", crate_size(image_bytes));
+    Ok(Figure::new(name, "MiB", grown, Some(Target::AtMost(64.0))))
+}
+
+/// The process's resident set (anonymous and file-backed), bytes.
+fn resident_bytes() -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("no VmRSS in /proc/self/status"))?;
+    Ok(kib * 1024)
 }
 
 fn crate_size(bytes: u64) -> String {

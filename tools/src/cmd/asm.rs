@@ -13,7 +13,8 @@ pub struct Args {
     /// Where to write the ELF executable.
     #[arg(short, long)]
     pub output: PathBuf,
-    /// Extra directories to search for `.include` files.
+    /// Extra directories to search for `.include` files (`gnosis.inc` and
+    /// `runtime.s` are built in).
     #[arg(short = 'I', long = "include")]
     pub include: Vec<PathBuf>,
     /// Address of `.text` (default 0x10000).
@@ -30,7 +31,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(base) = args.text_base {
         options.text_base = u32::try_from(base).context("--text-base must fit in 32 bits")?;
     }
-    let resolver = assembler::FsResolver::with_search_dirs(args.include.clone());
+    let resolver = assembler::FsResolver::with_builtins(args.include.clone(), domains::INCLUDES);
     let program =
         match assembler::assemble(assembler::Source { name: &name, text: &text }, &resolver, &options) {
             Ok(p) => p,

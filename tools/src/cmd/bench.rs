@@ -34,6 +34,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Ok(())
     };
     println!("{:<64} {:>12} {:>12} {:>12}  target", "figure", "median", "min", "max");
+    for f in bench::interpreter(dir, if args.quick { 5_000_000 } else { 20_000_000 }, samples)? {
+        add(Ok(f))?;
+    }
+    add(bench::ipc_round_trip(dir, if args.quick { 100_000 } else { 1_000_000 }, samples))?;
     let sizes: &[u64] =
         if args.quick { &[64 << 20, 1 << 30] } else { &[64 << 20, 256 << 20, 1 << 30, 4 << 30] };
     for &size in sizes {
@@ -50,6 +54,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     add(Ok(ratio))?;
     add(bench::restart_time(dir, 1 << 30, 10_000, samples))?;
     add(bench::migration_interference(dir, if args.quick { 16_384 } else { 65_536 }, samples))?;
+    add(bench::memory(dir, if args.quick { 1 << 30 } else { 4 << 30 }, samples.min(3)))?;
     if let Some(path) = &args.json {
         std::fs::write(path, serde_json::to_string_pretty(&figures)?)
             .with_context(|| format!("write {}", path.display()))?;

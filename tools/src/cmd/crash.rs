@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use tools::crash::oracle::{Outcome, Reference};
 use tools::crash::{self, Campaign, Kind, Point, Settings, report, workload};
@@ -11,9 +11,19 @@ use tools::crash::{self, Campaign, Kind, Point, Settings, report, workload};
 /// Arguments of `gnosis crash`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Built-in workload to crash.
-    #[arg(long, default_value = "objects")]
+    /// Workload to crash: world (the primordial world with key-value
+    /// commands), objects (the storage path alone), or image (--image).
+    #[arg(long, default_value = "world")]
     pub workload: String,
+    /// For --workload image: the world to crash (read into memory).
+    #[arg(long)]
+    pub image: Option<PathBuf>,
+    /// For --workload image: lines to type at its console, one file line each.
+    #[arg(long)]
+    pub script: Option<PathBuf>,
+    /// Simulated seconds a world or image workload runs (default 4).
+    #[arg(long)]
+    pub seconds: Option<u64>,
     /// Most crash points to try (a seeded sample when the workload has more).
     #[arg(long)]
     pub points: Option<usize>,
@@ -38,6 +48,11 @@ pub struct Args {
     /// Try only this point, EVENT:KIND (as a report's reproduce line gives).
     #[arg(long, value_name = "EVENT:KIND")]
     pub only: Option<String>,
+    /// Real crashes: run `gnosis run` on --image (default: a fresh world) as a
+    /// child process and kill -9 it this many times at random moments,
+    /// checking the image after each kill and every acknowledged write at the end.
+    #[arg(long, value_name = "N")]
+    pub kill: Option<usize>,
     /// Merge these shard reports (report.json files) into one report in --out.
     #[arg(long, num_args = 1.., value_name = "REPORT.json")]
     pub merge: Vec<PathBuf>,
@@ -67,9 +82,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .collect::<anyhow::Result<Vec<_>>>()?;
         return finish(report::merge(parts)?, &args.out);
     }
-    let Some(workload) = workload::builtin(&args.workload) else {
-        bail!("no workload '{}': the built-in ones are {}", args.workload, workload::BUILTIN.join(", "));
-    };
+    if let Some(rounds) = args.kill {
+        return kill(&args, rounds);
+    }
     let kinds = args
         .kinds
         .iter()
@@ -85,7 +100,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         seed: args.seed,
         shard: args.shard,
         break_sync: args.break_sync,
+        image: args.image.clone(),
+        script: args.script.clone(),
+        seconds: args.seconds,
     };
+    let workload = workload::from_settings(&settings)?;
     if let Some(only) = &args.only {
         return run_one(&settings, workload.as_ref(), only);
     }
@@ -153,4 +172,35 @@ fn run_one(settings: &Settings, workload: &dyn workload::Workload, only: &str) -
     );
     println!("  {}", r.detail);
     Ok(if r.outcome == Outcome::Divergence { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+fn kill(args: &Args, rounds: usize) -> anyhow::Result<ExitCode> {
+    let scratch = tempfile::tempdir()?;
+    let image = match &args.image {
+        Some(image) => image.clone(),
+        None => crash::kill::fresh_world(scratch.path())?,
+    };
+    let binary = std::env::current_exe().context("cannot find the gnosis executable")?;
+    let report = crash::kill::run(&binary, &image, rounds, args.seed)?;
+    println!("{:>6} {:>10} {:>12} {:>12}  fsck", "kill", "after ms", "generation", "restarts at");
+    for (i, r) in report.rounds.iter().enumerate() {
+        let fsck = if r.fsck.is_empty() { "clean".to_string() } else { r.fsck.join("; ") };
+        println!(
+            "{i:>6} {:>10} {:>12} {:>12}  {fsck}",
+            r.killed_after_ms, r.generation_before, r.generation_after
+        );
+    }
+    for lost in &report.lost {
+        println!("LOST acknowledged write {lost}");
+    }
+    println!(
+        "{} kills, {} acknowledged writes, {} lost: {}",
+        report.rounds.len(),
+        report.acknowledged,
+        report.lost.len(),
+        if report.passed() { "passed" } else { "FAILED" }
+    );
+    std::fs::create_dir_all(&args.out)?;
+    std::fs::write(args.out.join("kill-report.json"), serde_json::to_string_pretty(&report)?)?;
+    Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

@@ -3,11 +3,10 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use anyhow::{Context, bail};
-use disk_image::storage::MmapStorage;
+use anyhow::bail;
 use disk_image::{FRAME_BYTES, Geometry};
+use tools::world::big_bang;
 
 use super::human_bytes;
 
@@ -37,12 +36,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
     }
     let geometry = Geometry::for_size(args.size)?;
-    let result = create(&args, geometry);
-    if result.is_err() {
-        // The file is ours and half made: leave nothing behind.
-        let _ = std::fs::remove_file(&args.image);
-    }
-    result?;
+    let settings =
+        (!args.bare).then_some(big_bang::Settings { checkpoint_interval_s: args.checkpoint_interval });
+    tools::world::create(&args.image, args.size, settings)?;
     println!(
         "formatted {}{}: {} ({} pages, {} nodes, two checkpoint areas of {} each)",
         args.image.display(),
@@ -55,32 +51,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Makes a new world at `path`: formats it, builds the primordial world and
-/// commits it as a checkpoint.
+/// Makes a new world at `path` with the default settings.
 pub fn create_world(path: &std::path::Path, bytes: u64) -> anyhow::Result<()> {
-    let geometry = Geometry::for_size(bytes)?;
-    let args = Args { image: path.to_path_buf(), size: bytes, checkpoint_interval: 30, bare: false };
-    create(&args, geometry)
-}
-
-fn create(args: &Args, geometry: Geometry) -> anyhow::Result<()> {
-    let storage = MmapStorage::create(&args.image, geometry.total_frames)
-        .with_context(|| format!("cannot create {}", args.image.display()))?;
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
-    disk_image::format(&storage, geometry, rand::random(), now)?;
-    drop(storage);
-    if args.bare {
-        return Ok(());
-    }
-    let mut kernel = tools::world::boot(&args.image, kernel::kernel::Background::Inline)?;
-    let settings = tools::world::big_bang::Settings { checkpoint_interval_s: args.checkpoint_interval };
-    tools::world::big_bang::build(&mut kernel, &settings).with_context(|| {
-        format!(
-            "the primordial world does not fit in {}: make the image at least 4MiB, or pass --bare for an empty one",
-            human_bytes(geometry.total_frames * FRAME_BYTES)
-        )
-    })?;
-    kernel.checkpoint_now()?;
-    kernel.finish_background()?;
-    Ok(())
+    tools::world::create(path, bytes, Some(big_bang::Settings::default()))
 }

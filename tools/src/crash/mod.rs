@@ -7,6 +7,7 @@
 //! shards (`i/n`) split a campaign across machines, and their JSON reports
 //! merge into one.
 
+pub mod kill;
 pub mod oracle;
 pub mod report;
 pub mod workload;
@@ -98,6 +99,15 @@ pub struct Settings {
     pub shard: (usize, usize),
     /// Deliberately skip the snapshot's sync (to show the oracle catches it).
     pub break_sync: bool,
+    /// The image of an `image` workload.
+    #[serde(default)]
+    pub image: Option<std::path::PathBuf>,
+    /// Lines an `image` workload types at the console.
+    #[serde(default)]
+    pub script: Option<std::path::PathBuf>,
+    /// Simulated seconds a world workload runs.
+    #[serde(default)]
+    pub seconds: Option<u64>,
 }
 
 /// What one point did.

@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use disk_image::ImageError;
 use disk_image::storage::{FaultyStorage, Storage};
+use disk_image::{ImageError, Layout};
 use kernel::check;
 use kernel::journal::JOURNAL_PAGE;
 use kernel::kernel::{Config, Kernel};
@@ -21,7 +21,7 @@ use kernel::key::{Cda, KeyType};
 use kernel::object::{self, node, page};
 use parking_lot::Mutex;
 
-use super::workload::{JOURNAL_COUNTER_OFFSET, Observations, Workload, boot};
+use super::workload::{Observations, Workload, boot};
 
 /// How a crash point came back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
@@ -69,8 +69,9 @@ pub struct Verdict {
 pub struct Reference {
     /// What that run saw.
     pub observations: Observations,
-    /// Continuation digests by generation, computed on demand.
-    continuations: Mutex<BTreeMap<u64, u64>>,
+    /// Continuation digests by generation and journal contents, computed
+    /// on demand.
+    continuations: Mutex<BTreeMap<(u64, u64), u64>>,
     initial_image: Vec<u8>,
 }
 
@@ -95,21 +96,54 @@ impl Reference {
             .unwrap_or_else(|| o.digests.keys().next().copied().unwrap_or(1))
     }
 
-    fn continuation(&self, workload: &dyn Workload, generation: u64, config: &Config) -> Result<u64, String> {
-        if let Some(&d) = self.continuations.lock().get(&generation) {
+    /// The digest a never-crashed run reaches, restarted from generation
+    /// `generation` with the journal of `crashed`, and run on. The journal
+    /// page and journalized pages keep their newest contents across a
+    /// restart, so they are an input of the comparison, not part of it.
+    fn continuation(
+        &self,
+        workload: &dyn Workload,
+        generation: u64,
+        crashed: &[u8],
+        layout: &Layout,
+        config: &Config,
+    ) -> Result<u64, String> {
+        let journal = journal_frames(layout);
+        let key = (generation, journal_hash(crashed, &journal));
+        if let Some(&d) = self.continuations.lock().get(&key) {
             return Ok(d);
         }
-        let image = match self.observations.images_at_commit.get(&generation) {
+        let mut image = match self.observations.images_at_commit.get(&generation) {
             Some(image) => image.clone(),
             None if Some(&generation) == self.observations.digests.keys().next() => {
                 self.initial_image.clone()
             }
             None => return Err(format!("no never-crashed image of generation {generation} to compare with")),
         };
+        for span in &journal {
+            image[span.clone()].copy_from_slice(&crashed[span.clone()]);
+        }
         let d = continue_run(Arc::new(FaultyStorage::new(&image, None)), workload, config)?;
-        self.continuations.lock().insert(generation, d);
+        self.continuations.lock().insert(key, d);
         Ok(d)
     }
+}
+
+/// Byte spans of the journal: its slots and the journal page's home frame.
+fn journal_frames(layout: &Layout) -> Vec<std::ops::Range<usize>> {
+    let frame = |f: u64| f as usize * disk_image::FRAME_SIZE;
+    let slots = frame(layout.journal.first)..frame(layout.journal.first + layout.journal.count);
+    let page = frame(layout.page_frame(JOURNAL_PAGE.number()));
+    vec![slots, page..page + disk_image::FRAME_SIZE]
+}
+
+fn journal_hash(image: &[u8], spans: &[std::ops::Range<usize>]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for span in spans {
+        image[span.clone()].hash(&mut h);
+    }
+    h.finish()
 }
 
 fn continue_run(
@@ -155,7 +189,7 @@ pub fn judge(
     if let Some(damage) = fsck_damage(&storage) {
         return verdict(Outcome::DetectedDamage, Some(h), started, damage);
     }
-    let problem = check_restart(workload, reference, &loaded, storage, events, config);
+    let problem = check_restart(workload, reference, &loaded, storage, (image, events), config);
     match problem {
         Err(Problem::Damage(why)) => verdict(Outcome::DetectedDamage, Some(h), started, why),
         Err(Problem::Divergence(why)) => verdict(Outcome::Divergence, Some(h), started, why),
@@ -208,7 +242,7 @@ fn check_restart(
     reference: &Reference,
     loaded: &kernel::restart::LoadedImage,
     storage: Arc<FaultyStorage>,
-    events: u64,
+    (crashed, events): (&[u8], u64),
     config: &Config,
 ) -> Result<u64, Problem> {
     let started = Instant::now();
@@ -223,16 +257,21 @@ fn check_restart(
     }
     let mut k = boot(storage, config).map_err(|e| kernel_problem("restart", e))?;
     let recovery_ns = started.elapsed().as_nanos() as u64;
-    check_journal(&k, reference, events)?;
+    check_journal(&k, workload, reference, events)?;
     check_devices_stale(&k)?;
-    let expected = reference.continuation(workload, h, config)?;
+    let expected = reference.continuation(workload, h, crashed, &loaded.opened.layout, config)?;
     if continue_kernel(&mut k, workload)? != expected {
         return Err(format!("after restarting at generation {h} the domains ran to different results").into());
     }
     Ok(recovery_ns)
 }
 
-fn check_journal(k: &Kernel, reference: &Reference, events: u64) -> Result<(), String> {
+fn check_journal(
+    k: &Kernel,
+    workload: &dyn Workload,
+    reference: &Reference,
+    events: u64,
+) -> Result<(), String> {
     let acked = reference
         .observations
         .journal_acks
@@ -241,9 +280,9 @@ fn check_journal(k: &Kernel, reference: &Reference, events: u64) -> Result<(), S
         .map(|(c, _)| *c)
         .max()
         .unwrap_or(0);
-    let mut b = [0u8; 8];
-    page::read(k.store(), JOURNAL_PAGE, JOURNAL_COUNTER_OFFSET, &mut b);
-    let found = u64::from_le_bytes(b);
+    let mut b = vec![0u8; disk_image::FRAME_SIZE];
+    page::read(k.store(), JOURNAL_PAGE, 0, &mut b);
+    let found = workload.journal_counter(&b);
     if found < acked {
         return Err(format!("journal page holds write {found}, older than acknowledged write {acked}"));
     }

@@ -50,11 +50,24 @@ pub fn divergences(c: &Campaign) -> impl Iterator<Item = &super::PointResult> {
 
 /// The command that reproduces one point.
 pub fn reproduce(c: &Campaign, event: u64, kind: Kind) -> String {
-    let broken = if c.settings.break_sync { " --break-sync" } else { "" };
+    let s = &c.settings;
+    let mut options = String::new();
+    if let Some(image) = &s.image {
+        options += &format!(" --image {}", image.display());
+    }
+    if let Some(script) = &s.script {
+        options += &format!(" --script {}", script.display());
+    }
+    if let Some(seconds) = s.seconds {
+        options += &format!(" --seconds {seconds}");
+    }
+    if s.break_sync {
+        options += " --break-sync";
+    }
     format!(
-        "gnosis crash --workload {} --seed {}{broken} --only {event}:{}",
-        c.settings.workload,
-        c.settings.seed,
+        "gnosis crash --workload {} --seed {}{options} --only {event}:{}",
+        s.workload,
+        s.seed,
         kind.name()
     )
 }

@@ -47,18 +47,64 @@ pub trait Workload: Send + Sync {
     /// Instructions to run after a restart before comparing with a run that
     /// never crashed.
     fn continuation(&self) -> u64;
+    /// The newest acknowledged-write counter the journal page holds.
+    fn journal_counter(&self, journal_page: &[u8]) -> u64 {
+        disk_image::frame::read_u64(journal_page, JOURNAL_COUNTER_OFFSET)
+    }
 }
 
 /// The built-in workloads.
 pub fn builtin(name: &str) -> Option<Box<dyn Workload>> {
     match name {
         "objects" => Some(Box::new(Objects { seed: 11 })),
+        "world" => Some(Box::new(World::primordial(11, WORLD_SECONDS))),
         _ => None,
     }
 }
 
 /// Names of the built-in workloads.
-pub const BUILTIN: &[&str] = &["objects"];
+pub const BUILTIN: &[&str] = &["objects", "world"];
+
+/// Simulated seconds the world workloads run by default.
+pub const WORLD_SECONDS: u64 = 4;
+
+/// The workload a campaign's settings name: a built-in one (the world for
+/// `seconds` if given), or `image`: the world in `image`, run for `seconds`
+/// while the lines of `script` are typed at its console.
+pub fn from_settings(settings: &super::Settings) -> anyhow::Result<Box<dyn Workload>> {
+    let seconds = settings.seconds.unwrap_or(WORLD_SECONDS);
+    match settings.workload.as_str() {
+        "image" => {
+            let path = settings.image.as_ref().ok_or_else(|| {
+                anyhow::anyhow!("--workload image needs --image IMAGE (and optionally --script FILE)")
+            })?;
+            let image =
+                std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+            let script = match &settings.script {
+                Some(p) => std::fs::read_to_string(p)
+                    .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", p.display()))?
+                    .lines()
+                    .map(|l| format!("{l}\n"))
+                    .collect(),
+                None => Vec::new(),
+            };
+            Ok(Box::new(World::from_image(image, script, seconds)))
+        }
+        "world" => Ok(Box::new(World::primordial(11, seconds))),
+        name => {
+            anyhow::ensure!(
+                settings.image.is_none() && settings.script.is_none(),
+                "--image and --script go with --workload image"
+            );
+            builtin(name).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "no workload '{name}': the built-in ones are {}, or image",
+                    BUILTIN.join(", ")
+                )
+            })
+        }
+    }
+}
 
 /// Boots a kernel on `storage` with a simulated clock (downtime 1 µs) and
 /// inline background work: fully deterministic.
@@ -190,4 +236,113 @@ pub fn formatted(bytes: u64) -> Vec<u8> {
     let storage = FaultyStorage::new(&vec![0u8; (geometry.total_frames * FRAME_BYTES) as usize], None);
     disk_image::format(&storage, geometry, 0x5EED, 1).expect("format");
     storage.durable_image()
+}
+
+/// A world (every system domain and demo) run for a simulated time while a
+/// script types lines at its console, one when the previous one has been
+/// answered: the primordial world with key-value commands at the shell
+/// (journaled writes, acknowledged with "ok"), the counter, a checkpoint a
+/// second by the checkpoint driver, the migrator; or a user's image and
+/// script.
+pub struct World {
+    image: std::sync::OnceLock<Vec<u8>>,
+    script: Vec<String>,
+    seconds: u64,
+}
+
+/// Sets and deletes the primordial world's script makes.
+const WORLD_COMMANDS: usize = 40;
+/// Keys the script uses.
+const WORLD_KEYS: usize = 8;
+
+impl World {
+    /// The primordial world with a key-value script from `seed`, for `seconds`.
+    pub fn primordial(seed: u64, seconds: u64) -> World {
+        World { image: std::sync::OnceLock::new(), script: script(seed), seconds }
+    }
+
+    /// The world in `image`, typing `script`, for `seconds`.
+    pub fn from_image(image: Vec<u8>, script: Vec<String>, seconds: u64) -> World {
+        World { image: std::sync::OnceLock::from(image), script, seconds }
+    }
+}
+
+/// Key-value commands: sets, and deletes of keys that are set.
+fn script(seed: u64) -> Vec<String> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut set = std::collections::BTreeSet::new();
+    (0..WORLD_COMMANDS)
+        .map(|_| {
+            let key = rng.gen_range(0..WORLD_KEYS);
+            if set.contains(&key) && rng.gen_bool(0.2) {
+                set.remove(&key);
+                format!("del k{key}\n")
+            } else {
+                set.insert(key);
+                format!("set k{key} {}\n", rng.r#gen::<u32>())
+            }
+        })
+        .collect()
+}
+
+/// The primordial world in a fresh 8 MiB image, checkpointing every second.
+fn primordial_image() -> Vec<u8> {
+    let storage = Arc::new(FaultyStorage::new(&formatted(8 << 20), None));
+    let mut k = boot(storage.clone(), &Config::default()).expect("boot");
+    let settings = crate::world::big_bang::Settings { checkpoint_interval_s: 1 };
+    crate::world::big_bang::build(&mut k, &settings).expect("big bang");
+    k.checkpoint_now().expect("checkpoint");
+    k.finish_background().expect("background");
+    storage.durable_image()
+}
+
+impl Workload for World {
+    fn name(&self) -> &'static str {
+        "world"
+    }
+
+    fn initial_image(&self) -> Vec<u8> {
+        self.image.get_or_init(primordial_image).clone()
+    }
+
+    fn run(&self, storage: Arc<FaultyStorage>, config: &Config, keep_images: bool) -> Observations {
+        let recorder = Recorder::start(&storage, keep_images);
+        let Ok(mut k) = boot(storage.clone(), config) else { return recorder.finish() };
+        recorder.watch(&mut k);
+        let mut script = self.script.iter();
+        let end = k.clock().now_ns() + self.seconds * 1_000_000_000;
+        let (mut acknowledged, mut answered) = (0u64, true);
+        while k.clock().now_ns() < end {
+            if answered && let Some(line) = script.next() {
+                k.console().feed(line.as_bytes());
+                answered = false;
+            }
+            if k.step().is_err() {
+                break;
+            }
+            recorder.note(&k);
+            let out = String::from_utf8_lossy(&k.console().take_output()).into_owned();
+            for _ in out.matches("ok\n") {
+                acknowledged += 1;
+                recorder.ack_journal(acknowledged);
+            }
+            answered |= out.contains('\n') && !out.lines().all(|l| l.starts_with("counter: "));
+            if !k.has_ready() && !k.idle_until_next_timer() {
+                break;
+            }
+        }
+        let _ = k.finish_background();
+        recorder.note(&k);
+        recorder.finish()
+    }
+
+    fn continuation(&self) -> u64 {
+        2_000_000
+    }
+
+    /// The key-value store's newest log record's sequence number (one per
+    /// acknowledged write; see `domains/programs/kv.s`).
+    fn journal_counter(&self, journal_page: &[u8]) -> u64 {
+        (0..63).map(|i| u64::from(disk_image::frame::read_u32(journal_page, 64 + 64 * i))).max().unwrap_or(0)
+    }
 }

@@ -17,6 +17,36 @@ use kernel::kernel::{Background, Config, Kernel};
 use kernel::restart;
 use parking_lot::Mutex;
 
+/// Creates a new image at `path` (which must not exist) of `bytes`: formats
+/// it and, with `settings`, builds the primordial world in it and commits
+/// it as a checkpoint. On failure the half-made file is removed.
+pub fn create(path: &Path, bytes: u64, settings: Option<big_bang::Settings>) -> anyhow::Result<()> {
+    let made = make(path, bytes, settings);
+    if made.is_err() {
+        let _ = std::fs::remove_file(path);
+    }
+    made
+}
+
+fn make(path: &Path, bytes: u64, settings: Option<big_bang::Settings>) -> anyhow::Result<()> {
+    let geometry = disk_image::Geometry::for_size(bytes)?;
+    let storage = MmapStorage::create(path, geometry.total_frames)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    disk_image::format(&storage, geometry, rand::random(), kernel::clock::wall_now_ns())?;
+    drop(storage);
+    let Some(settings) = settings else { return Ok(()) };
+    let mut kernel = boot(path, Background::Inline)?;
+    big_bang::build(&mut kernel, &settings).with_context(|| {
+        format!(
+            "the primordial world does not fit in {} MiB: make the image at least 4MiB, or pass --bare for an empty one",
+            bytes >> 20
+        )
+    })?;
+    kernel.checkpoint_now()?;
+    kernel.finish_background()?;
+    Ok(())
+}
+
 /// Boots (restarts) the image at `path` with a real clock.
 pub fn boot(path: &Path, background: Background) -> anyhow::Result<Kernel> {
     let storage: Arc<dyn Storage> =
