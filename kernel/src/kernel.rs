@@ -123,6 +123,9 @@ pub struct Kernel {
     pub(crate) stalled: FxHashMap<Cda, Vec<Cda>>,
     /// Domains whose meter chain is exhausted with no keeper to call.
     pub(crate) parked: Vec<Cda>,
+    /// Bumped whenever a meter node or a domain's meter slot changes:
+    /// domains' cached meter chains older than it are found afresh.
+    chain_epoch: u64,
     pub(crate) clock: Clock,
     pub(crate) config: Config,
     pub(crate) stats: Stats,
@@ -186,6 +189,7 @@ impl Kernel {
             ready: loaded.processes.into_iter().collect(),
             stalled: FxHashMap::default(),
             parked: Vec::new(),
+            chain_epoch: 0,
             clock,
             config,
             stats: Stats::default(),
@@ -430,21 +434,43 @@ impl Kernel {
         }
     }
 
+    /// `key` if it is current, else DK(0) (`object::validate`); gates and
+    /// domain keys to cached domains are checked against the cache.
+    pub(crate) fn validate(&self, key: Key) -> Key {
+        let cached = match key.kind() {
+            KeyType::Start | KeyType::Domain => self.domains.get(key.cda()).map(|d| d.root_ids.0),
+            KeyType::Resume => self.domains.get(key.cda()).map(|d| d.root_ids.1),
+            _ => None,
+        };
+        match cached {
+            Some(id) if id == key.allocation_id() => key,
+            Some(_) => Key::NULL,
+            None => object::validate(&self.store, key),
+        }
+    }
+
+    /// Whether `root` is the root of a well-formed domain (`domain::nodes`);
+    /// cached domains are.
+    pub(crate) fn is_domain(&self, root: Cda) -> bool {
+        self.domains.contains(root) || domain::nodes(&self.store, root).is_some()
+    }
+
     /// The cached block of `root`, loading it if needed; `None` if `root`
     /// is not a well-formed domain.
     pub(crate) fn prepare(&mut self, root: Cda) -> Result<Option<&mut Dib>, KernelError> {
-        if !self.domains.contains(root) {
-            if !root.is_node()
-                || !object::exists(&self.store, root)
-                || !object::allocation(&self.store, root).allocated
-            {
-                return Ok(None);
-            }
-            let Some(nodes) = domain::nodes(&self.store, root) else { return Ok(None) };
-            self.meters_uninvolve_all(&[nodes.root, nodes.keys, nodes.registers])?;
-            let dib = Box::new(Dib::load(&self.store, nodes));
-            self.domains.insert(&mut self.store, dib)?;
+        if let Some(slot) = self.domains.slot(root) {
+            return Ok(Some(self.domains.at(slot)));
         }
+        if !root.is_node()
+            || !object::exists(&self.store, root)
+            || !object::allocation(&self.store, root).allocated
+        {
+            return Ok(None);
+        }
+        let Some(nodes) = domain::nodes(&self.store, root) else { return Ok(None) };
+        self.meters_uninvolve_all(&[nodes.root, nodes.keys, nodes.registers])?;
+        let dib = Box::new(Dib::load(&self.store, nodes));
+        self.domains.insert(&mut self.store, dib)?;
         Ok(self.domains.get_mut(root))
     }
 
@@ -464,8 +490,7 @@ impl Kernel {
             self.deliver_trap(root)?;
             return Ok(0);
         }
-        let meter_key = node::slot(&self.store, root, domain::SLOT_METER);
-        let chain = match MeterCache::chain(&self.store, meter_key, self.config.prime_meter) {
+        let chain = match self.meter_chain(root) {
             Ok(chain) => chain,
             Err(stopped) => return self.meter_stopped(root, stopped).map(|_| 0),
         };
@@ -473,7 +498,8 @@ impl Kernel {
             Ok(b) => b.min(self.config.time_slice).min(limit),
             Err(stopped) => return self.meter_stopped(root, stopped).map(|_| 0),
         };
-        let mut dib = self.domains.take(root).expect("KERNEL002 prepared domain vanished");
+        let slot = self.domains.slot(root).expect("KERNEL002 prepared domain vanished");
+        let mut dib = self.domains.take(slot);
         dib.refresh_tlbs(self.store.location_generation());
         let (exit, retired, journal_written) = {
             let mut mem = self.memory_of(root);
@@ -485,13 +511,34 @@ impl Kernel {
             self.journal_page_written()?;
         }
         dib.instructions += retired;
-        self.domains.put(dib);
         self.meters.charge(&self.store, &chain, retired);
+        dib.meter_chain = Some((self.chain_epoch, chain));
+        self.domains.put(slot, dib);
         self.clock.charge_instructions(retired);
         self.stats.instructions += retired;
         self.stats.slices += 1;
         self.after_exit(root, exit)?;
         Ok(retired)
+    }
+
+    /// The meter chain of the prepared domain `root`: the one it cached, if
+    /// no meter changed since, else found afresh.
+    fn meter_chain(&mut self, root: Cda) -> Result<meter::Chain, Stopped> {
+        let epoch = self.chain_epoch;
+        let dib = self.domains.get_mut(root).expect("KERNEL005 running domain is not prepared");
+        match dib.meter_chain.take() {
+            Some((e, chain)) if e == epoch => Ok(chain),
+            _ => {
+                let meter_key = node::slot(&self.store, root, domain::SLOT_METER);
+                MeterCache::chain(&self.store, meter_key, self.config.prime_meter)
+            }
+        }
+    }
+
+    /// Forgets every cached meter chain (a meter node or a domain's meter
+    /// slot changed).
+    pub(crate) fn meters_changed(&mut self) {
+        self.chain_epoch += 1;
     }
 
     fn after_exit(&mut self, root: Cda, exit: Exit<MemoryFault>) -> Result<(), KernelError> {
@@ -580,6 +627,7 @@ impl Kernel {
         if self.meters.uninvolve(&mut self.store, node)? {
             // A meter changed: parked domains may run again.
             self.ready.extend(self.parked.drain(..));
+            self.meters_changed();
         }
         if for_write && self.walked.contains(&node) {
             self.walked.clear();

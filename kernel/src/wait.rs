@@ -119,6 +119,9 @@ impl Kernel {
     /// Wakes the BWAIT waiters whose time has come; returns the earliest
     /// wake-up time still pending.
     pub(crate) fn service_timers(&mut self) -> Result<Option<u64>, KernelError> {
+        if !self.deferred.iter().any(|(w, _, _)| matches!(w, Wait::Timer(_))) {
+            return Ok(None);
+        }
         let now = self.clock.now_ns();
         let mut earliest = None::<u64>;
         for i in 0..BWAIT_OBJECTS as u32 {

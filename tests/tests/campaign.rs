@@ -67,9 +67,11 @@ fn a_broken_storage_path_is_caught() {
     let bad = c.results.iter().filter(|r| r.outcome != Outcome::RecoveredExact).count();
     println!("broken path: {bad} of {} lost-write crashes did not recover exactly", c.results.len());
     assert!(bad > 0, "skipping the sync before the header must be caught");
-    assert!(
-        report::markdown(&c)
-            .contains("reproduce: `gnosis crash --workload objects --seed 5 --break-sync --only")
+    let r = c.results.iter().find(|r| r.outcome != Outcome::RecoveredExact).unwrap();
+    let line = report::reproduce(&c, r.point.event, r.point.kind);
+    assert_eq!(
+        line,
+        format!("gnosis crash --workload objects --seed 5 --break-sync --only {}:lost", r.point.event)
     );
 }
 

@@ -155,6 +155,13 @@ pub struct Dib {
     pub code_tlb: CodeTlb,
     /// The store's location generation the TLBs were filled under.
     pub tlb_generation: u64,
+    /// The root node's allocation id and call id (read-only copies of its
+    /// header: while the domain is cached its root cannot be severed, and
+    /// `zap_resume_keys` keeps the call id in step), so gates to it are
+    /// validated without reading the store.
+    pub root_ids: (u32, u32),
+    /// The meter chain, with the kernel's chain epoch it was found under.
+    pub meter_chain: Option<(u64, crate::meter::Chain)>,
 }
 
 impl Dib {
@@ -175,6 +182,7 @@ impl Dib {
         let mut keys = node::slots(store, nodes.keys);
         keys[0] = Key::NULL;
         let root = node::slots(store, nodes.root);
+        let header = node::header(store, nodes.root);
         let trap_info = root[SLOT_TRAP_INFO].data_value();
         Dib {
             nodes,
@@ -190,6 +198,8 @@ impl Dib {
             data_tlb: DataTlb::default(),
             code_tlb: CodeTlb::default(),
             tlb_generation: 0,
+            root_ids: (header.allocation_id, header.call_id),
+            meter_chain: None,
         }
     }
 

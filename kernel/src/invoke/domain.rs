@@ -85,6 +85,7 @@ fn reply_key(code: u32, key: Key) -> Outcome {
 fn swap_root_slot(k: &mut Kernel, root: Cda, slot: usize, inv: &Invocation) -> Result<Outcome, KernelError> {
     let old = object::validate(&k.store, node::slot(&k.store, root, slot));
     node::set_slot(&mut k.store, root, slot, inv.key_arg(0))?;
+    k.meters_changed();
     if slot == domain::SLOT_MEMORY {
         // The domain's address space changed: every translation is stale.
         k.store.bump_location_generation();

@@ -156,11 +156,11 @@ pub(crate) fn ecall(k: &mut Kernel, root: Cda) -> Result<(), KernelError> {
     if exit.send_string && a4 as usize > MAX_STRING {
         return k.set_trap(root, trap::BAD_INVOCATION, a4);
     }
-    let key = object::validate(&k.store, registers[exit.invoked]);
+    let key = k.validate(registers[exit.invoked]);
     let mut keys = [Key::NULL; 4];
     for (i, slot) in exit.slots.iter().enumerate() {
         if exit.key_mask & (1 << i) != 0 {
-            keys[i] = object::validate(&k.store, registers[*slot]);
+            keys[i] = k.validate(registers[*slot]);
         }
     }
     let mut string = std::mem::take(&mut k.send);
@@ -174,7 +174,8 @@ pub(crate) fn ecall(k: &mut Kernel, root: Cda) -> Result<(), KernelError> {
     }
     let mut message = Message { code: a0, string, keys, key_mask: exit.key_mask };
     if exit.jump == Jump::Call {
-        message.keys[3] = Key::resume(ResumeKind::Return, root, call_id(&k.store, root));
+        let call_id = k.domains.get(root).map_or_else(|| call_id(&k.store, root), |d| d.root_ids.1);
+        message.keys[3] = Key::resume(ResumeKind::Return, root, call_id);
         message.key_mask |= 8;
     }
     perform(k, root, exit.jump, key, message)
@@ -220,12 +221,8 @@ pub(crate) fn perform(
     message: Message,
 ) -> Result<(), KernelError> {
     match key.kind() {
-        KeyType::Start if crate::domain::nodes(&k.store, key.cda()).is_some() => {
-            start::jump(k, invoker, jump, key, message)
-        }
-        KeyType::Resume if crate::domain::nodes(&k.store, key.cda()).is_some() => {
-            resume::jump(k, invoker, jump, key, message)
-        }
+        KeyType::Start if k.is_domain(key.cda()) => start::jump(k, invoker, jump, key, message),
+        KeyType::Resume if k.is_domain(key.cda()) => resume::jump(k, invoker, jump, key, message),
         KeyType::Segment if segment::forwards(&k.store, key) => {
             segment::forward(k, invoker, jump, key, message)
         }
@@ -345,5 +342,8 @@ pub(crate) fn zap_resume_keys(k: &mut Kernel, root: Cda) -> Result<(), KernelErr
     let mut h = node_object::header(&k.store, root);
     h.call_id = h.call_id.wrapping_add(1);
     node_object::set_header(&mut k.store, root, h)?;
+    if let Some(dib) = k.domains.get_mut(root) {
+        dib.root_ids.1 = h.call_id;
+    }
     Ok(())
 }

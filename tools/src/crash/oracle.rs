@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use disk_image::storage::{FaultyStorage, Storage};
-use disk_image::{ImageError, Layout};
+use disk_image::{CheckpointHeader, CheckpointState, ImageError, Layout};
 use kernel::check;
 use kernel::journal::JOURNAL_PAGE;
 use kernel::kernel::{Config, Kernel};
@@ -71,7 +71,7 @@ pub struct Reference {
     pub observations: Observations,
     /// Continuation digests by generation and journal contents, computed
     /// on demand.
-    continuations: Mutex<BTreeMap<(u64, u64), u64>>,
+    continuations: Mutex<BTreeMap<(u64, bool, u64), u64>>,
     initial_image: Vec<u8>,
 }
 
@@ -103,17 +103,20 @@ impl Reference {
     fn continuation(
         &self,
         workload: &dyn Workload,
-        generation: u64,
+        header: &CheckpointHeader,
         crashed: &[u8],
         layout: &Layout,
         config: &Config,
     ) -> Result<u64, String> {
+        let (generation, migrated) = (header.generation, header.state == CheckpointState::Migrated);
         let journal = journal_frames(layout);
-        let key = (generation, journal_hash(crashed, &journal));
+        let key = (generation, migrated, journal_hash(crashed, &journal));
         if let Some(&d) = self.continuations.lock().get(&key) {
             return Ok(d);
         }
-        let mut image = match self.observations.images_at_commit.get(&generation) {
+        let o = &self.observations;
+        let reference = if migrated { &o.images_at_migrated } else { &o.images_at_commit };
+        let mut image = match reference.get(&generation) {
             Some(image) => image.clone(),
             None if Some(&generation) == self.observations.digests.keys().next() => {
                 self.initial_image.clone()
@@ -259,7 +262,8 @@ fn check_restart(
     let recovery_ns = started.elapsed().as_nanos() as u64;
     check_journal(&k, workload, reference, events)?;
     check_devices_stale(&k)?;
-    let expected = reference.continuation(workload, h, crashed, &loaded.opened.layout, config)?;
+    let expected =
+        reference.continuation(workload, &loaded.opened.header, crashed, &loaded.opened.layout, config)?;
     if continue_kernel(&mut k, workload)? != expected {
         return Err(format!("after restarting at generation {h} the domains ran to different results").into());
     }

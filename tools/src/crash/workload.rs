@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use disk_image::storage::{FaultyStorage, Storage};
-use disk_image::{FRAME_BYTES, Geometry};
+use disk_image::{CheckpointState, FRAME_BYTES, Geometry};
 use kernel::builder::Builder;
 use kernel::check;
 use kernel::clock::Clock;
@@ -33,6 +33,10 @@ pub struct Observations {
     pub journal_acks: Vec<(u64, u64)>,
     /// The durable image right after each commit (reference runs only).
     pub images_at_commit: BTreeMap<u64, Vec<u8>>,
+    /// The durable image right after each generation's migration finished
+    /// (reference runs only): a restart from a migrated checkpoint has no
+    /// migration to do, so its migrator behaves differently.
+    pub images_at_migrated: BTreeMap<u64, Vec<u8>>,
 }
 
 /// A deterministic workload.
@@ -145,13 +149,18 @@ impl Recorder {
     }
 
     fn note(&self, k: &Kernel) {
-        let g = k.checkpoint_header().generation;
+        let header = k.checkpoint_header();
+        let g = header.generation;
+        let keep = self.keep_images && !self.storage.crashed();
         let mut o = self.observations.borrow_mut();
         if let std::collections::btree_map::Entry::Vacant(e) = o.committed_by.entry(g) {
             e.insert(self.storage.event_count());
-            if self.keep_images && !self.storage.crashed() {
+            if keep {
                 o.images_at_commit.insert(g, self.storage.durable_image());
             }
+        }
+        if keep && header.state == CheckpointState::Migrated && !o.images_at_migrated.contains_key(&g) {
+            o.images_at_migrated.insert(g, self.storage.durable_image());
         }
     }
 
@@ -222,6 +231,7 @@ impl Workload for Objects {
         k.checkpoint_now().expect("checkpoint");
         recorder.note(&k);
         k.finish_background().expect("background");
+        recorder.note(&k);
         recorder.finish()
     }
 
@@ -250,15 +260,19 @@ pub struct World {
     seconds: u64,
 }
 
-/// Sets and deletes the primordial world's script makes.
-const WORLD_COMMANDS: usize = 40;
+/// Sets and deletes the primordial world's script makes per simulated second.
+const WORLD_COMMANDS_PER_SECOND: u64 = 10;
 /// Keys the script uses.
 const WORLD_KEYS: usize = 8;
 
 impl World {
     /// The primordial world with a key-value script from `seed`, for `seconds`.
     pub fn primordial(seed: u64, seconds: u64) -> World {
-        World { image: std::sync::OnceLock::new(), script: script(seed), seconds }
+        World {
+            image: std::sync::OnceLock::new(),
+            script: script(seed, WORLD_COMMANDS_PER_SECOND * seconds),
+            seconds,
+        }
     }
 
     /// The world in `image`, typing `script`, for `seconds`.
@@ -268,10 +282,10 @@ impl World {
 }
 
 /// Key-value commands: sets, and deletes of keys that are set.
-fn script(seed: u64) -> Vec<String> {
+fn script(seed: u64, commands: u64) -> Vec<String> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut set = std::collections::BTreeSet::new();
-    (0..WORLD_COMMANDS)
+    (0..commands)
         .map(|_| {
             let key = rng.gen_range(0..WORLD_KEYS);
             if set.contains(&key) && rng.gen_bool(0.2) {
