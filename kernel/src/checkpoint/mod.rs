@@ -160,6 +160,9 @@ impl Kernel {
     /// takes a requested snapshot when it can. With `block`, waits for the
     /// job in progress.
     pub(crate) fn service_checkpoints(&mut self, block: bool) -> Result<(), KernelError> {
+        if !self.checkpoints.background.busy() && !self.checkpoints.pending {
+            return Ok(());
+        }
         let storage = self.store.storage().clone();
         if let Some(done) = self.checkpoints.background.poll(storage.as_ref(), block)? {
             match done {

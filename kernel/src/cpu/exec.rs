@@ -42,7 +42,7 @@ pub fn run<M: Mmu>(
 ) -> (Exit<M::Fault>, u64) {
     let mut pc = hart.pc;
     let mut remaining = budget;
-    let exit = loop {
+    let exit = 'fetch: loop {
         if remaining == 0 {
             break Exit::Budget;
         }
@@ -52,15 +52,26 @@ pub fn run<M: Mmu>(
             break exit;
         }
         let page = code.lookup(pc).expect("CPU001 code page missing after fill");
-        match run_block(page, pc, &mut hart.regs, data, mmu, &mut remaining) {
-            Step::Next(next) => pc = next,
-            Step::Refetch(next) => {
-                code.flush();
-                pc = next;
-            }
-            Step::Exit(exit, at) => {
-                pc = at;
-                break exit;
+        // Blocks that continue in the same page (loops, mostly) chain
+        // without going back to the code TLB.
+        loop {
+            match run_block(page, pc, &mut hart.regs, data, mmu, &mut remaining) {
+                Step::Next(next) => {
+                    let same_page = (next ^ pc) < 0x1000;
+                    pc = next;
+                    if !same_page || remaining == 0 {
+                        continue 'fetch;
+                    }
+                }
+                Step::Refetch(next) => {
+                    code.flush();
+                    pc = next;
+                    continue 'fetch;
+                }
+                Step::Exit(exit, at) => {
+                    pc = at;
+                    break 'fetch exit;
+                }
             }
         }
     };
