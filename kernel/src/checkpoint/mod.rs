@@ -133,6 +133,8 @@ impl Kernel {
     /// been migrated.
     pub fn request_checkpoint(&mut self) {
         self.checkpoints.pending = true;
+        // The snapshot waits for the migration in progress: no more pacing.
+        self.checkpoints.background.hurry();
     }
 
     /// Starts migrating a committed checkpoint whose directory is `directory`.

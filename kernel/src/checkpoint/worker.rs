@@ -1,8 +1,18 @@
 //! Where background jobs run: on a worker thread (production) or stepped
 //! by the kernel thread between time slices (deterministic simulation).
+//!
+//! On the worker thread migration is **paced**: unless the kernel has said
+//! it is urgent (a checkpoint waits for it, or someone waits for the
+//! background work), it runs at most [`MIGRATION_DUTY`] of the time,
+//! sleeping between steps, so that it takes little from the domains (on a
+//! machine whose cores share execution units, a full-speed copy halves the
+//! domains' speed). Snapshot writing is never paced: a checkpoint commits
+//! as fast as the disk allows.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use crossbeam::channel::{Receiver, Sender, TryRecvError, unbounded};
 use disk_image::StorageError;
@@ -21,12 +31,18 @@ pub enum Background {
     Thread(Worker),
 }
 
+/// The share of time a paced migration runs.
+pub const MIGRATION_DUTY: f64 = 0.1;
+/// The longest sleep between paced migration steps.
+const MAX_PACING_SLEEP: Duration = Duration::from_millis(5);
+
 /// A worker thread and its channels.
 pub struct Worker {
     jobs: Option<Sender<Job>>,
     results: Receiver<Result<Finished, StorageError>>,
     busy: usize,
     thread: Option<JoinHandle<()>>,
+    urgent: Arc<AtomicBool>,
 }
 
 impl Background {
@@ -39,17 +55,27 @@ impl Background {
     pub fn thread(storage: Arc<dyn Storage>) -> Background {
         let (job_tx, job_rx) = unbounded::<Job>();
         let (result_tx, results) = unbounded();
+        let urgent = Arc::new(AtomicBool::new(false));
+        let flag = urgent.clone();
         let thread = std::thread::Builder::new()
             .name("gnosis-checkpoint".into())
             .spawn(move || {
                 for job in job_rx {
-                    if result_tx.send(job.finish(storage.as_ref())).is_err() {
+                    if result_tx.send(run_paced(job, storage.as_ref(), &flag)).is_err() {
                         break;
                     }
                 }
             })
             .expect("WORKER001 cannot start the checkpoint thread");
-        Background::Thread(Worker { jobs: Some(job_tx), results, busy: 0, thread: Some(thread) })
+        Background::Thread(Worker { jobs: Some(job_tx), results, busy: 0, thread: Some(thread), urgent })
+    }
+
+    /// Lets a paced migration run at full speed until it ends (a
+    /// checkpoint, or someone, waits for it).
+    pub fn hurry(&self) {
+        if let Background::Thread(w) = self {
+            w.urgent.store(true, Ordering::Relaxed);
+        }
     }
 
     /// Whether a job is in progress.
@@ -67,6 +93,7 @@ impl Background {
             Background::Inline { job: slot } => *slot = Some(job),
             Background::Thread(w) => {
                 w.busy += 1;
+                w.urgent.store(false, Ordering::Relaxed);
                 w.jobs
                     .as_ref()
                     .expect("WORKER003 worker closed")
@@ -96,6 +123,9 @@ impl Background {
                 if w.busy == 0 {
                     return Ok(None);
                 }
+                if block {
+                    w.urgent.store(true, Ordering::Relaxed);
+                }
                 let result = if block {
                     Some(w.results.recv().expect("WORKER006 worker thread died"))
                 } else {
@@ -113,6 +143,22 @@ impl Background {
                     None => Ok(None),
                 }
             }
+        }
+    }
+}
+
+/// Runs a job to its end on the worker thread, pacing a migration unless
+/// `urgent` is set.
+fn run_paced(mut job: Job, storage: &dyn Storage, urgent: &AtomicBool) -> Result<Finished, StorageError> {
+    let paced = matches!(job, Job::Migration(_));
+    loop {
+        let started = Instant::now();
+        if let Some(done) = job.step(storage)? {
+            return Ok(done);
+        }
+        if paced && !urgent.load(Ordering::Relaxed) {
+            let rest = started.elapsed().mul_f64((1.0 - MIGRATION_DUTY) / MIGRATION_DUTY);
+            std::thread::sleep(rest.min(MAX_PACING_SLEEP));
         }
     }
 }

@@ -34,7 +34,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Ok(())
     };
     println!("{:<64} {:>12} {:>12} {:>12}  target", "figure", "median", "min", "max");
-    for f in bench::interpreter(dir, if args.quick { 5_000_000 } else { 20_000_000 }, samples)? {
+    for f in bench::interpreter(dir, if args.quick { 10_000_000 } else { 100_000_000 }, samples)? {
         add(Ok(f))?;
     }
     add(bench::ipc_round_trip(dir, if args.quick { 100_000 } else { 1_000_000 }, samples))?;
@@ -43,7 +43,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for &size in sizes {
         let area_pages = (size / 4096 / 8) as usize;
         for dirty in [0usize, 1_000, 10_000, 100_000] {
-            if dirty <= area_pages * 3 / 4 {
+            if dirty <= area_pages * 4 / 5 {
                 add(bench::checkpoint_pause(dir, size, dirty, samples))?;
             }
         }
