@@ -145,6 +145,8 @@ pub struct Kernel {
     pub(crate) bwait: [u64; BWAIT_OBJECTS],
     /// The console device.
     pub(crate) console: Console,
+    /// The debugger's hold on one domain, if one is attached.
+    pub(crate) debug: Option<crate::debug::Debugger>,
 }
 
 /// How background checkpoint work runs.
@@ -201,6 +203,7 @@ impl Kernel {
             journal,
             bwait: [0; BWAIT_OBJECTS],
             console: Console::default(),
+            debug: None,
         };
         kernel.store.set_pinned(kernel.journal.page_home());
         kernel.apply_journal(&header)?;
@@ -284,6 +287,9 @@ impl Kernel {
             self.make_room()?;
         }
         let Some(root) = self.ready.pop_front() else { return Ok(StepOutcome::Idle) };
+        if self.passed_over(root) {
+            return Ok(StepOutcome::Ran { root, instructions: 0 });
+        }
         let instructions = self.run_slice(root, limit)?;
         self.update_reserve();
         Ok(StepOutcome::Ran { root, instructions })
@@ -501,12 +507,16 @@ impl Kernel {
         let slot = self.domains.slot(root).expect("KERNEL002 prepared domain vanished");
         let mut dib = self.domains.take(slot);
         dib.refresh_tlbs(self.store.location_generation());
+        let mut debugger = self.debug.take();
         let (exit, retired, journal_written) = {
             let mut mem = self.memory_of(root);
-            let (exit, retired) =
-                cpu::run(&mut dib.hart, &mut dib.data_tlb, &mut dib.code_tlb, &mut mem, budget);
+            let (exit, retired) = match debugger.as_mut().filter(|d| d.root == root) {
+                Some(d) => d.run(&mut dib.hart, &mut dib.data_tlb, &mut dib.code_tlb, &mut mem, budget),
+                None => cpu::run(&mut dib.hart, &mut dib.data_tlb, &mut dib.code_tlb, &mut mem, budget),
+            };
             (exit, retired, mem.journal_written)
         };
+        self.debug = debugger;
         if journal_written {
             self.journal_page_written()?;
         }
@@ -517,7 +527,7 @@ impl Kernel {
         self.clock.charge_instructions(retired);
         self.stats.instructions += retired;
         self.stats.slices += 1;
-        self.after_exit(root, exit)?;
+        self.after_slice(root, exit)?;
         Ok(retired)
     }
 
@@ -541,7 +551,7 @@ impl Kernel {
         self.chain_epoch += 1;
     }
 
-    fn after_exit(&mut self, root: Cda, exit: Exit<MemoryFault>) -> Result<(), KernelError> {
+    pub(crate) fn after_exit(&mut self, root: Cda, exit: Exit<MemoryFault>) -> Result<(), KernelError> {
         match exit {
             Exit::Budget => self.ready.push_back(root),
             Exit::Ecall => invoke::ecall(self, root)?,

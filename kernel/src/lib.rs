@@ -5,6 +5,7 @@ pub mod check;
 pub mod checkpoint;
 pub mod clock;
 pub mod cpu;
+pub mod debug;
 pub mod device;
 pub mod domain;
 pub mod elf;

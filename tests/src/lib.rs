@@ -62,15 +62,16 @@ pub fn kernel_with_operator(
 /// Assembles a domain program (with `domains/include` on the include path)
 /// into an ELF executable.
 pub fn asm(src: &str) -> Vec<u8> {
+    assemble(src).to_elf()
+}
+
+/// Assembles a domain program (with `domains/include` on the include path),
+/// keeping its symbols.
+pub fn assemble(src: &str) -> assembler::Program {
     let include = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../domains/include");
     let resolver = assembler::FsResolver::with_search_dirs(vec![include]);
-    let program = assembler::assemble(
-        assembler::Source { name: "test.s", text: src },
-        &resolver,
-        &assembler::Options::default(),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    program.to_elf()
+    assembler::assemble(assembler::Source { name: "test.s", text: src }, &resolver, &assembler::Options::default())
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// What a spawned domain starts with.

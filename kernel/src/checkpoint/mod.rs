@@ -297,6 +297,7 @@ impl Kernel {
             .chain(stalled)
             .chain(self.parked.iter())
             .copied()
+            .chain(self.debug_passed_over())
             .chain(cached)
             .filter(|c| seen.insert(*c))
             .collect()
