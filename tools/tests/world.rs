@@ -4,107 +4,14 @@
 //! writes survive, the image stays clean, the checkpoint driver keeps time,
 //! installed programs join the world.
 
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Output, Stdio};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
-use std::time::{Duration, Instant};
+mod common;
 
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
 use rand::{Rng, SeedableRng};
-
-const BIN: &str = env!("CARGO_BIN_EXE_gnosis");
-const PATIENCE: Duration = Duration::from_secs(30);
-
-fn gnosis(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().expect("run gnosis")
-}
-
-fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
-}
-
-fn world(dir: &Path, extra: &[&str]) -> PathBuf {
-    let path = dir.join("world.img");
-    let mut args = vec!["format", path.to_str().unwrap(), "--size", "16MiB"];
-    args.extend_from_slice(extra);
-    let o = gnosis(&args);
-    assert!(o.status.success(), "{}", text(&o));
-    path
-}
-
-/// A running `gnosis run` with its console on pipes.
-struct Instance {
-    child: Child,
-    stdin: ChildStdin,
-    lines: Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Instance {
-    fn start(image: &Path) -> Instance {
-        let mut child = Command::new(BIN)
-            .args(["run", image.to_str().unwrap()])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start gnosis run");
-        let (tx, lines) = channel();
-        for stream in [
-            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
-            Box::new(child.stderr.take().unwrap()),
-        ] {
-            let tx = tx.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    if tx.send(line).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-        let stdin = child.stdin.take().unwrap();
-        Instance { child, stdin, lines, seen: Vec::new() }
-    }
-
-    /// Waits for a line containing `pattern`; returns it.
-    fn expect(&mut self, pattern: &str) -> String {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            match self.lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                Ok(line) => {
-                    self.seen.push(line.clone());
-                    if line.contains(pattern) {
-                        return line;
-                    }
-                }
-                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {
-                    panic!("no line with {pattern:?}; the instance said:\n{}", self.seen.join("\n"))
-                }
-            }
-        }
-    }
-
-    fn send(&mut self, line: &str) {
-        writeln!(self.stdin, "{line}").unwrap();
-        self.stdin.flush().unwrap();
-    }
-
-    /// The counter values printed so far.
-    fn counts(&self) -> Vec<u64> {
-        self.seen.iter().filter_map(|l| l.strip_prefix("counter: ")?.parse().ok()).collect()
-    }
-
-    fn kill9(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-fn fsck_clean(image: &Path) {
-    let o = gnosis(&["fsck", image.to_str().unwrap()]);
-    assert!(o.status.success() && text(&o).contains("clean"), "{}", text(&o));
-}
 
 #[test]
 fn the_counter_goes_on_from_the_last_checkpoint_after_kill_9() {

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use crossbeam::channel::{Receiver, Sender, unbounded};
 use kernel::kernel::{Background, Kernel};
+use tools::gdb::Debuggable;
 
 use super::control;
 
@@ -35,6 +36,15 @@ pub struct Args {
     /// Stop without the final checkpoint (as a crash would).
     #[arg(long)]
     pub no_final_checkpoint: bool,
+    /// Serve the GDB remote protocol on this address (host:port) for one domain.
+    #[arg(long, value_name = "ADDR")]
+    pub gdb: Option<String>,
+    /// The domain GDB debugs, by name (default: the one installed last).
+    #[arg(long, value_name = "NAME", requires = "gdb")]
+    pub domain: Option<String>,
+    /// Stop the rest of the world whenever the debugged domain is stopped.
+    #[arg(long, requires = "gdb")]
+    pub gdb_pause_world: bool,
     /// Size of the default image when it is made.
     #[arg(long, value_parser = crate::size::parse_size, default_value = "256MiB")]
     pub size: u64,
@@ -64,8 +74,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         super::format::create_world(&path, args.size)?;
         eprintln!("gnosis: made a new world at {}", path.display());
     }
-    let mut kernel = tools::world::boot(&path, Background::Thread)?;
+    let kernel = tools::world::boot(&path, Background::Thread)?;
     announce(&kernel, &path);
+    let mut world = Debuggable::new(kernel);
+    if let Some(addr) = &args.gdb {
+        serve_gdb(&mut world, addr, args.domain.as_deref(), args.gdb_pause_world)?;
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst)).context("cannot catch Ctrl-C")?;
@@ -76,9 +90,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         tools::world::listen(addr, input_tx, outputs.sinks.clone())?;
     }
     let requests = control::serve(&path)?;
-    let result = main_loop(&mut kernel, &args, &stop, &input, &requests, &outputs);
+    let result = main_loop(&mut world, &args, &stop, &input, &requests, &outputs);
     control::remove(&path);
     result?;
+    let mut kernel = world.kernel;
+    kernel.debug_detach()?;
     if !args.no_final_checkpoint {
         let generation = kernel.checkpoint_now()?;
         kernel.finish_background()?;
@@ -125,7 +141,7 @@ fn spawn_stdin(tx: Sender<Vec<u8>>) {
 const SLICE: u64 = 2_000_000;
 
 fn main_loop(
-    k: &mut Kernel,
+    world: &mut Debuggable,
     args: &Args,
     stop: &AtomicBool,
     input: &Receiver<Vec<u8>>,
@@ -136,13 +152,18 @@ fn main_loop(
     let mut executed = 0u64;
     let mut seen = String::new();
     while !stop.load(Ordering::SeqCst) {
+        world.poll()?;
+        let paused = world.world_paused();
+        let k = &mut world.kernel;
         while let Ok(bytes) = input.try_recv() {
             k.console().feed(&bytes);
         }
         while let Ok(request) = requests.try_recv() {
             control::handle(k, request)?;
         }
-        if k.has_ready() {
+        if paused {
+            std::thread::sleep(Duration::from_millis(1));
+        } else if k.has_ready() {
             executed += k.run(SLICE)?;
         } else {
             k.step()?;
@@ -164,6 +185,32 @@ fn main_loop(
             break;
         }
     }
+    Ok(())
+}
+
+/// Starts the GDB stub for the domain named `name` (default: the named
+/// domain installed last, the one with the highest root node).
+fn serve_gdb(world: &mut Debuggable, addr: &str, name: Option<&str>, pause: bool) -> anyhow::Result<()> {
+    world.kernel.write_back_caches()?;
+    let domains = kernel::inspect::domains(world.kernel.store());
+    let chosen = match name {
+        Some(name) => domains.iter().find(|d| d.name == name),
+        None => domains.iter().filter(|d| !d.name.is_empty()).max_by_key(|d| d.root),
+    };
+    let Some(domain) = chosen else {
+        let names: Vec<&str> = domains.iter().map(|d| d.name.as_str()).filter(|n| !n.is_empty()).collect();
+        anyhow::bail!(
+            "no domain named '{}' to debug; --domain takes one of: {}",
+            name.unwrap_or_default(),
+            names.join(", ")
+        );
+    };
+    let local = world.serve_gdb(addr, domain.root, pause)?;
+    eprintln!(
+        "gnosis: GDB stub for domain {} on {local}; it is held until GDB continues it \
+         (gdb-multiarch -ex 'set architecture riscv:rv32' -ex 'target remote {local}')",
+        domain.name
+    );
     Ok(())
 }
 
