@@ -219,10 +219,9 @@ impl Kernel {
 
     /// A domain's pc and registers; `None` if `root` is not a domain.
     pub fn registers(&mut self, root: Cda) -> Result<Option<Registers>, KernelError> {
-        Ok(self.prepare(root)?.map(|dib| Registers {
-            pc: dib.hart.pc,
-            x: std::array::from_fn(|i| dib.hart.x(i)),
-        }))
+        Ok(self
+            .prepare(root)?
+            .map(|dib| Registers { pc: dib.hart.pc, x: std::array::from_fn(|i| dib.hart.x(i)) }))
     }
 
     /// Sets a domain's pc and registers (x0 stays 0); `false` if `root` is

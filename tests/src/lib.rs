@@ -70,8 +70,12 @@ pub fn asm(src: &str) -> Vec<u8> {
 pub fn assemble(src: &str) -> assembler::Program {
     let include = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../domains/include");
     let resolver = assembler::FsResolver::with_search_dirs(vec![include]);
-    assembler::assemble(assembler::Source { name: "test.s", text: src }, &resolver, &assembler::Options::default())
-        .unwrap_or_else(|e| panic!("{e}"))
+    assembler::assemble(
+        assembler::Source { name: "test.s", text: src },
+        &resolver,
+        &assembler::Options::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// What a spawned domain starts with.

@@ -7,10 +7,10 @@
 use std::sync::Arc;
 
 use disk_image::storage::FaultyStorage;
+use gnosis_tests::{Spawn, assemble, kernel_with_operator, spawn};
 use kernel::debug::DebugStop;
 use kernel::kernel::Kernel;
 use kernel::key::Cda;
-use gnosis_tests::{Spawn, assemble, kernel_with_operator, spawn};
 
 /// Counts a0 up to 50 in memory (`total`), then traps on `ebreak`.
 const COUNTER: &str = "

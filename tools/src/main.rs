@@ -39,6 +39,10 @@ enum Command {
     Run(cmd::run::Args),
     /// Ask a running instance to take a checkpoint now.
     Checkpoint(cmd::control::CheckpointArgs),
+    /// Print what a world is doing: checkpoint, migration, domains, restarts, history.
+    Status(cmd::status::Args),
+    /// Show what a running world is doing, refreshing (q quits).
+    Top(cmd::status::TopArgs),
 }
 
 fn main() -> ExitCode {
@@ -59,6 +63,8 @@ fn main() -> ExitCode {
         Command::Ps(args) => cmd::ps::run(args),
         Command::Run(args) => cmd::run::run(args),
         Command::Checkpoint(args) => cmd::control::checkpoint(args),
+        Command::Status(args) => cmd::status::run(args),
+        Command::Top(args) => cmd::status::top(args),
     };
     match result {
         Ok(code) => code,

@@ -84,6 +84,29 @@ pub struct CheckpointerStats {
     pub migration_wait_ns: u64,
 }
 
+/// Where checkpointing stands at one moment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CheckpointProgress {
+    /// Frames of the working area written since the last snapshot (pages
+    /// and pots changed in this epoch).
+    pub dirty_frames: u64,
+    /// Frames in one checkpoint area.
+    pub area_frames: u64,
+    /// A snapshot is being written.
+    pub writing: bool,
+    /// The newest checkpoint's migration, while it runs.
+    pub migration: Option<MigrationProgress>,
+}
+
+/// How far a migration has got.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MigrationProgress {
+    /// Directory entries not yet copied home.
+    pub left: u64,
+    /// Directory entries in all.
+    pub total: u64,
+}
+
 impl Checkpointer {
     /// A checkpointer after restart from `header`, running jobs on `background`.
     pub fn new(header: CheckpointHeader, background: Background) -> Checkpointer {
@@ -121,6 +144,22 @@ impl Kernel {
     /// Checkpoint figures.
     pub fn checkpoint_stats(&self) -> CheckpointerStats {
         self.checkpoints.stats
+    }
+
+    /// Where checkpointing stands now: the working area's fill and the
+    /// migration's progress.
+    pub fn checkpoint_progress(&self) -> CheckpointProgress {
+        let area = self.store.area();
+        let migration = self.checkpoints.migration.as_ref().map(|queue| MigrationProgress {
+            left: queue.lock().len() as u64,
+            total: self.checkpoints.directory.len() as u64,
+        });
+        CheckpointProgress {
+            dirty_frames: area.used(),
+            area_frames: area.region().count,
+            writing: self.checkpoints.writing(),
+            migration,
+        }
     }
 
     /// Calls `observer` at every snapshot, with the generation being taken

@@ -73,17 +73,18 @@ pub fn remove(image: &Path) {
 }
 
 /// Answers one request on the kernel's thread. Requests: `checkpoint`;
-/// `ps`; `install<TAB>ELF path<TAB>name<TAB>key,key,…`.
-pub fn handle(k: &mut Kernel, request: Request) -> anyhow::Result<()> {
+/// `ps`; `status` (JSON); `install<TAB>ELF path<TAB>name<TAB>key,key,…`.
+pub fn handle(k: &mut Kernel, image: &Path, request: Request) -> anyhow::Result<()> {
     let fields: Vec<&str> = request.line.split('\t').collect();
     let reply = match fields.as_slice() {
         ["checkpoint"] => format!("checkpoint generation {}", k.checkpoint_now()?),
         ["ps"] => super::ps::table(&k.live_domains()),
+        ["status"] => serde_json::to_string(&tools::status::Status::of_kernel(k, image))?,
         ["install", path, name, keys] => match install(k, path, name, keys) {
             Ok(root) => format!("installed {name} (domain root node {})", root.number()),
             Err(e) => format!("error: {e:#}"),
         },
-        _ => format!("error: unknown request '{}' (known: checkpoint, ps, install)", request.line),
+        _ => format!("error: unknown request '{}' (known: checkpoint, ps, status, install)", request.line),
     };
     let _ = request.answer.send(reply);
     Ok(())

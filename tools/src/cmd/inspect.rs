@@ -1,6 +1,7 @@
 //! `gnosis inspect IMAGE`: headers, regions, objects, the newest checkpoint;
 //! `--node N` and `--page N` dump one object; `--crash-table` lists the
-//! restarts the checkpoint driver recorded.
+//! restarts the checkpoint driver recorded; `--history` the recent
+//! checkpoints' statistics.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,6 +11,7 @@ use kernel::inspect::{self, NodeDump};
 use kernel::key::Cda;
 use kernel::object;
 use kernel::restart::{self, LoadedImage};
+use tools::status::HistoryEntry;
 
 use super::{human_bytes, parse_number};
 
@@ -27,6 +29,9 @@ pub struct Args {
     /// List the restarts the checkpoint driver recorded: when, from which checkpoint, downtime.
     #[arg(long, conflicts_with_all = ["node", "page"])]
     pub crash_table: bool,
+    /// List the recent checkpoints: pause, time to commit, frames written and skipped, bytes.
+    #[arg(long, conflicts_with_all = ["node", "page", "crash_table"])]
+    pub history: bool,
 }
 
 /// Prints the summary, or the object asked for.
@@ -41,6 +46,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         print_page(cda, &inspect::dump_page(&loaded, cda));
     } else if args.crash_table {
         print_crash_table(&loaded)?;
+    } else if args.history {
+        let history: Vec<HistoryEntry> =
+            loaded.opened.header.history.iter().map(HistoryEntry::from).collect();
+        print!("{}", tools::status::history_table(&history));
     } else {
         print_summary(&args, &loaded);
     }

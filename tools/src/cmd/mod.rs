@@ -11,8 +11,11 @@ pub mod inspect;
 pub mod install;
 pub mod ps;
 pub mod run;
+pub mod status;
 
-use std::path::Path;
+pub use tools::human_bytes;
+
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -26,19 +29,11 @@ pub fn open_read_only(path: &Path) -> anyhow::Result<(Arc<dyn Storage>, u64)> {
     Ok((Arc::new(storage), bytes))
 }
 
-/// Formats a byte count for people: 256 MiB, 1.5 GiB.
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if value.fract() == 0.0 {
-        format!("{value} {}", UNITS[unit])
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
+/// `image`, or the default world's image.
+pub fn image_or_default(image: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    match image {
+        Some(p) => Ok(p),
+        None => run::default_image(),
     }
 }
 

@@ -6,9 +6,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use kernel::domain::RunState;
 use kernel::inspect::DomainSummary;
-use kernel::{inspect, restart, trap};
+use kernel::{inspect, restart};
 
 use super::control;
 
@@ -40,12 +39,7 @@ pub fn table(domains: &[DomainSummary]) -> String {
     let mut out =
         format!("{:<10} {:<12} {:<40} {:<12} {:>16}\n", "root", "name", "state", "meter", "instructions");
     for d in domains {
-        let state = match (d.state, d.trap.0) {
-            (_, code) if code != 0 => format!("faulted: {} at {:#x}", trap::describe(code), d.trap.1),
-            (RunState::Running, _) => "running".into(),
-            (RunState::Available, _) => "available".into(),
-            (RunState::Waiting, _) => "waiting".into(),
-        };
+        let state = tools::status::state_text(d);
         let meter = match (d.meter, d.meter_left) {
             (Some(m), Some(left)) if left > u64::MAX / 2 => format!("{} ∞", m.number()),
             (Some(m), Some(left)) => format!("{} {left}", m.number()),

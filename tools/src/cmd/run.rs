@@ -90,7 +90,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         tools::world::listen(addr, input_tx, outputs.sinks.clone())?;
     }
     let requests = control::serve(&path)?;
-    let result = main_loop(&mut world, &args, &stop, &input, &requests, &outputs);
+    let result = main_loop(&mut world, &path, &args, &stop, &input, &requests, &outputs);
     control::remove(&path);
     result?;
     let mut kernel = world.kernel;
@@ -142,6 +142,7 @@ const SLICE: u64 = 2_000_000;
 
 fn main_loop(
     world: &mut Debuggable,
+    path: &Path,
     args: &Args,
     stop: &AtomicBool,
     input: &Receiver<Vec<u8>>,
@@ -159,7 +160,7 @@ fn main_loop(
             k.console().feed(&bytes);
         }
         while let Ok(request) = requests.try_recv() {
-            control::handle(k, request)?;
+            control::handle(k, path, request)?;
         }
         if paused {
             std::thread::sleep(Duration::from_millis(1));

@@ -9,7 +9,6 @@ use std::process::{Child, ChildStdin, Command, Output, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
-
 pub const BIN: &str = env!("CARGO_BIN_EXE_gnosis");
 pub const PATIENCE: Duration = Duration::from_secs(30);
 
@@ -109,3 +108,16 @@ pub fn fsck_clean(image: &Path) {
     assert!(o.status.success() && text(&o).contains("clean"), "{}", text(&o));
 }
 
+/// Whether the tool `program` runs. When it is missing the test is skipped
+/// with a note, unless `require` is set in the environment (CI sets it
+/// after installing the tool): then a missing tool fails the test.
+pub fn installed(program: &str, require: &str) -> bool {
+    let found = Command::new(program).arg("-V").output().is_ok();
+    if !found && std::env::var_os(require).is_some() {
+        panic!("{program} is not installed (apt-get install {program}) and {require} is set");
+    }
+    if !found {
+        eprintln!("skipped: {program} is not installed (apt-get install {program})");
+    }
+    found
+}

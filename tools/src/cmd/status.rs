@@ -1,0 +1,84 @@
+//! `gnosis status [IMAGE] [--json]` prints what a world is doing, once;
+//! `gnosis top [IMAGE]` shows it refreshing in the terminal. Both ask the
+//! running instance through its control socket; `status` of a stopped
+//! image reads its newest checkpoint.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use kernel::restart;
+use ratatui::crossterm::event::{self, Event, KeyCode};
+use tools::status::{Status, view};
+
+use super::control;
+
+/// Arguments of `gnosis status`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The image (default: the default world).
+    pub image: Option<PathBuf>,
+    /// Print JSON, for scripts.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Prints the status once.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let image = super::image_or_default(args.image)?;
+    let status = match control::is_running(&image) {
+        true => ask(&image)?,
+        false => {
+            let (storage, bytes) = super::open_read_only(&image)?;
+            Status::of_image(&restart::load(storage, bytes)?, &image)
+        }
+    };
+    match args.json {
+        true => println!("{}", serde_json::to_string_pretty(&status)?),
+        false => print!("{}", status.text()),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Asks a running instance for its status.
+fn ask(image: &Path) -> anyhow::Result<Status> {
+    let answer = control::ask(image, "status")?;
+    serde_json::from_str(&answer).with_context(|| format!("the instance answered: {answer}"))
+}
+
+/// Arguments of `gnosis top`.
+#[derive(clap::Args)]
+pub struct TopArgs {
+    /// The running image (default: the default world).
+    pub image: Option<PathBuf>,
+    /// Seconds between refreshes.
+    #[arg(long, default_value_t = 1.0)]
+    pub interval: f64,
+}
+
+/// Shows the status, refreshing, until q or Esc.
+pub fn top(args: TopArgs) -> anyhow::Result<ExitCode> {
+    let image = super::image_or_default(args.image)?;
+    let mut previous = (ask(&image)?, Instant::now());
+    let interval = Duration::from_secs_f64(args.interval.max(0.1));
+    let mut terminal = ratatui::init();
+    let shown = (|| -> anyhow::Result<()> {
+        let mut rates = Default::default();
+        loop {
+            terminal.draw(|frame| view::draw(frame, &previous.0, &rates))?;
+            if event::poll(interval)?
+                && let Event::Key(key) = event::read()?
+                && matches!(key.code, KeyCode::Char('q') | KeyCode::Esc)
+            {
+                return Ok(());
+            }
+            let now = (ask(&image)?, Instant::now());
+            rates = view::rates(&previous.0, &now.0, now.1.duration_since(previous.1).as_secs_f64());
+            previous = now;
+        }
+    })();
+    ratatui::restore();
+    shown?;
+    Ok(ExitCode::SUCCESS)
+}
