@@ -43,6 +43,8 @@ enum Command {
     Status(cmd::status::Args),
     /// Show what a running world is doing, refreshing (q quits).
     Top(cmd::status::TopArgs),
+    /// Run a world under a watcher that keeps console connections through crashes.
+    Supervise(cmd::supervise::Args),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +67,7 @@ fn main() -> ExitCode {
         Command::Checkpoint(args) => cmd::control::checkpoint(args),
         Command::Status(args) => cmd::status::run(args),
         Command::Top(args) => cmd::status::top(args),
+        Command::Supervise(args) => cmd::supervise::run(args),
     };
     match result {
         Ok(code) => code,

@@ -12,6 +12,7 @@ pub mod install;
 pub mod ps;
 pub mod run;
 pub mod status;
+pub mod supervise;
 
 pub use tools::human_bytes;
 

@@ -45,6 +45,9 @@ pub struct Args {
     /// Stop the rest of the world whenever the debugged domain is stopped.
     #[arg(long, requires = "gdb")]
     pub gdb_pause_world: bool,
+    /// The descriptor of the channel from `gnosis supervise` (set by the supervisor only).
+    #[arg(long, hide = true)]
+    pub handoff_fd: Option<i32>,
     /// Size of the default image when it is made.
     #[arg(long, value_parser = crate::size::parse_size, default_value = "256MiB")]
     pub size: u64,
@@ -87,7 +90,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     spawn_stdin(input_tx.clone());
     let outputs = Outputs::default();
     if let Some(addr) = &args.listen {
-        tools::world::listen(addr, input_tx, outputs.sinks.clone())?;
+        tools::world::listen(addr, input_tx.clone(), outputs.sinks.clone())?;
+    }
+    if let Some(fd) = args.handoff_fd {
+        let channel = tools::handoff::Channel::inherited(fd)?;
+        tools::world::take_handoff(channel, input_tx, outputs.sinks.clone(), stop.clone())?;
     }
     let requests = control::serve(&path)?;
     let result = main_loop(&mut world, &path, &args, &stop, &input, &requests, &outputs);

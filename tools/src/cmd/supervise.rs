@@ -1,0 +1,59 @@
+//! `gnosis supervise IMAGE --listen ADDR`: run a world under a watcher that
+//! keeps its console clients connected through crashes and restarts (the
+//! machinery is `tools::supervise`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use kernel::restart;
+use tools::supervise::{self, Event, Settings};
+use tools::world::Listener;
+
+/// Arguments of `gnosis supervise`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The image to run.
+    pub image: PathBuf,
+    /// Serve the console on this address (host:port for TCP, or a path for a Unix socket).
+    #[arg(long)]
+    pub listen: String,
+    /// A world that dies within this many seconds of starting has failed.
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    pub stable_after: f64,
+    /// The wait before the second restart in a row, in milliseconds; it doubles after each.
+    #[arg(long, default_value_t = 500, value_name = "MS")]
+    pub backoff_ms: u64,
+    /// Failures in a row after which the watcher stops.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_failures: u32,
+}
+
+/// Supervises the world until it stops or crashes too often.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    // A world that cannot boot now would only crash in a loop: say why at once.
+    let (storage, bytes) = super::open_read_only(&args.image)?;
+    restart::load(storage, bytes).with_context(|| format!("{} cannot be restarted", args.image.display()))?;
+    let listener = Listener::bind(&args.listen)?;
+    let settings = Settings {
+        image: args.image.clone(),
+        program: std::env::current_exe().context("cannot find the gnosis executable")?,
+        stable_after: Duration::from_secs_f64(args.stable_after.max(0.0)),
+        backoff: Duration::from_millis(args.backoff_ms),
+        max_failures: args.max_failures,
+    };
+    let (sender, events) = supervise::events();
+    let stop = sender.clone();
+    ctrlc::set_handler(move || {
+        let _ = stop.send(Event::Stop);
+    })
+    .context("cannot catch Ctrl-C")?;
+    eprintln!(
+        "gnosis supervise: console on {}; clients stay connected while {} restarts; Ctrl-C stops",
+        listener.address(),
+        args.image.display()
+    );
+    supervise::supervise(settings, listener, sender, events)?;
+    Ok(ExitCode::SUCCESS)
+}
