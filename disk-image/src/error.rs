@@ -110,6 +110,17 @@ pub enum ImageError {
         /// What was found damaged.
         what: String,
     },
+    /// A rollback was asked for but the previous checkpoint is not intact.
+    #[error(
+        "cannot go back past checkpoint generation {generation}: {why}; \
+         only the newest checkpoint can be restarted"
+    )]
+    NoPrevious {
+        /// The newest generation.
+        generation: u64,
+        /// Why the one before it is gone.
+        why: &'static str,
+    },
     /// A storage-level failure.
     #[error(transparent)]
     Storage(#[from] StorageError),

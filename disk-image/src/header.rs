@@ -10,6 +10,13 @@
 //! overlaid on the home frames. **Migrated**: migration has copied them
 //! home, so the home frames alone are the checkpoint; the area may be reused.
 //!
+//! A committed header may also name the **previous** checkpoint (always
+//! migrated: a snapshot waits for the migration before it). Until this
+//! checkpoint's migration copies its first frame, the home frames still hold
+//! exactly that previous checkpoint, and its process list is untouched, so
+//! it can be restarted again ([`CheckpointHeader::rollback`]). Migration
+//! first rewrites the header without it, primary then secondary.
+//!
 //! Byte layout (little endian):
 //!
 //! | offset | size | field |
@@ -31,6 +38,13 @@
 //! | 76 | 4 | CRC-32C of the process-list entries |
 //! | 80 | 4 | history entries that follow |
 //! | 88 | 64 × n | checkpoint history, newest first (see [`CheckpointStats`]) |
+//! | 2136 | 4 | previous checkpoint kept: 0 no, 1 yes (then the fields below) |
+//! | 2144 | 8 | previous: generation |
+//! | 2152 | 8 | previous: checkpoint time, ns |
+//! | 2160 | 8 | previous: wall clock, Unix ns |
+//! | 2168 | 4 | previous: process-list slot |
+//! | 2172 | 4 | previous: processes in the list |
+//! | 2176 | 4 | previous: CRC-32C of the process-list entries |
 //! | 4092 | 4 | CRC-32C of bytes 0..4092 |
 
 use crate::error::HeaderProblem;
@@ -105,6 +119,20 @@ pub struct CheckpointStats {
     pub skipped_frames: u64,
 }
 
+/// The checkpoint before a committed one, while its migration has not
+/// begun: home holds it exactly. See the module doc.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PreviousCheckpoint {
+    /// Its generation.
+    pub generation: u64,
+    /// System clock at its snapshot, ns.
+    pub checkpoint_time_ns: u64,
+    /// Wall clock at its snapshot, Unix ns.
+    pub wall_time_ns: u64,
+    /// Its process list.
+    pub processes: ProcessListLocation,
+}
+
 /// A decoded checkpoint header.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CheckpointHeader {
@@ -124,6 +152,8 @@ pub struct CheckpointHeader {
     pub processes: ProcessListLocation,
     /// Recent checkpoints, newest first, at most [`HISTORY_LEN`].
     pub history: Vec<CheckpointStats>,
+    /// The previous checkpoint, still restartable (committed headers only).
+    pub previous: Option<PreviousCheckpoint>,
 }
 
 mod offsets {
@@ -143,12 +173,41 @@ mod offsets {
     pub const PROC_COUNT: usize = 72;
     pub const PROC_CHECKSUM: usize = 76;
     pub const HISTORY_COUNT: usize = 80;
+    pub const PREVIOUS: usize = 2136;
+    pub const PREV_GENERATION: usize = 2144;
+    pub const PREV_CHECKPOINT_TIME: usize = 2152;
+    pub const PREV_WALL_TIME: usize = 2160;
+    pub const PREV_PROC_SLOT: usize = 2168;
+    pub const PREV_PROC_COUNT: usize = 2172;
+    pub const PREV_PROC_CHECKSUM: usize = 2176;
 }
 
 impl CheckpointHeader {
     /// The order in which headers supersede each other.
     pub fn recency(&self) -> (u64, CheckpointState) {
         (self.generation, self.state)
+    }
+
+    /// The header that commits the previous checkpoint again, if this one
+    /// still keeps it: migrated (home alone holds it), with its times and
+    /// process list, under the next generation number so that it supersedes
+    /// this one and generations only grow. Its parity matches the previous
+    /// one's (generation + 2), so its process-list slot is where the
+    /// writer's alternation expects it, and the area it leaves free for the
+    /// next epoch is this checkpoint's, which is abandoned.
+    pub fn rollback(&self) -> Option<CheckpointHeader> {
+        let p = self.previous.filter(|_| self.state == CheckpointState::Committed)?;
+        Some(CheckpointHeader {
+            image_id: self.image_id,
+            generation: self.generation + 1,
+            state: CheckpointState::Migrated,
+            checkpoint_time_ns: p.checkpoint_time_ns,
+            wall_time_ns: p.wall_time_ns,
+            directory: DirectoryLocation::default(),
+            processes: p.processes,
+            history: self.history.clone(),
+            previous: None,
+        })
     }
 
     /// Encodes the header as a frame.
@@ -181,6 +240,15 @@ impl CheckpointHeader {
         for (i, stats) in self.history.iter().enumerate() {
             encode_stats(stats, &mut b[HISTORY_OFFSET + i * HISTORY_ENTRY..][..HISTORY_ENTRY]);
         }
+        if let Some(p) = &self.previous {
+            frame::write_u32(b, o::PREVIOUS, 1);
+            frame::write_u64(b, o::PREV_GENERATION, p.generation);
+            frame::write_u64(b, o::PREV_CHECKPOINT_TIME, p.checkpoint_time_ns);
+            frame::write_u64(b, o::PREV_WALL_TIME, p.wall_time_ns);
+            frame::write_u32(b, o::PREV_PROC_SLOT, p.processes.slot);
+            frame::write_u32(b, o::PREV_PROC_COUNT, p.processes.count);
+            frame::write_u32(b, o::PREV_PROC_CHECKSUM, p.processes.checksum);
+        }
         let sum = frame::checksum(&b[..CHECKSUM_OFFSET]);
         frame::write_u32(b, CHECKSUM_OFFSET, sum);
         f
@@ -209,6 +277,20 @@ impl CheckpointHeader {
             2 => CheckpointState::Migrated,
             other => return Err(HeaderProblem::Field(format!("state {other}"))),
         };
+        let previous = match u32_at(o::PREVIOUS) {
+            0 => None,
+            1 => Some(PreviousCheckpoint {
+                generation: frame::read_u64(f, o::PREV_GENERATION),
+                checkpoint_time_ns: frame::read_u64(f, o::PREV_CHECKPOINT_TIME),
+                wall_time_ns: frame::read_u64(f, o::PREV_WALL_TIME),
+                processes: ProcessListLocation {
+                    slot: u32_at(o::PREV_PROC_SLOT),
+                    count: u32_at(o::PREV_PROC_COUNT),
+                    checksum: u32_at(o::PREV_PROC_CHECKSUM),
+                },
+            }),
+            other => return Err(HeaderProblem::Field(format!("previous-checkpoint flag {other}"))),
+        };
         let history_count = u32_at(o::HISTORY_COUNT) as usize;
         if history_count > HISTORY_LEN {
             return Err(HeaderProblem::Field(format!("history count {history_count}")));
@@ -234,6 +316,7 @@ impl CheckpointHeader {
             history: (0..history_count)
                 .map(|i| decode_stats(&f[HISTORY_OFFSET + i * HISTORY_ENTRY..][..HISTORY_ENTRY]))
                 .collect(),
+            previous,
         };
         header.check_fields(layout)?;
         Ok(header)
@@ -257,6 +340,14 @@ impl CheckpointHeader {
         }
         if u64::from(self.processes.count) > g.process_capacity() {
             return bad("process list longer than its slot");
+        }
+        if let Some(p) = &self.previous {
+            if self.state != CheckpointState::Committed || p.generation >= self.generation {
+                return bad("previous checkpoint kept by a migrated header, or not older");
+            }
+            if p.processes.slot > 1 || u64::from(p.processes.count) > g.process_capacity() {
+                return bad("previous checkpoint's process list out of bounds");
+            }
         }
         Ok(())
     }
@@ -317,7 +408,38 @@ mod tests {
                 page_frames: 12,
                 ..Default::default()
             }],
+            previous: Some(PreviousCheckpoint {
+                generation: 16,
+                checkpoint_time_ns: 100_000,
+                wall_time_ns: 1_699_999_999_000_000_000,
+                processes: ProcessListLocation { slot: 0, count: 4, checksum: 3 },
+            }),
         }
+    }
+
+    #[test]
+    fn rollback_commits_the_previous_checkpoint_again_under_a_newer_generation() {
+        let h = sample();
+        let back = h.rollback().expect("a committed header that keeps its previous one");
+        assert_eq!(back.generation, 18);
+        assert!(back.recency() > h.recency(), "it supersedes the abandoned checkpoint");
+        assert_eq!(back.state, CheckpointState::Migrated);
+        assert_eq!((back.checkpoint_time_ns, back.wall_time_ns), (100_000, 1_699_999_999_000_000_000));
+        assert_eq!(back.processes, ProcessListLocation { slot: 0, count: 4, checksum: 3 });
+        assert_eq!(back.processes.slot as u64, back.generation % 2, "the slot parity holds");
+        assert_eq!(back.previous, None);
+        assert_eq!(CheckpointHeader { previous: None, ..sample() }.rollback(), None);
+        assert_eq!(CheckpointHeader { state: CheckpointState::Migrated, ..sample() }.rollback(), None);
+    }
+
+    #[test]
+    fn a_migrated_header_that_claims_a_previous_checkpoint_is_refused() {
+        let layout = Geometry::for_size(16 << 20).unwrap().layout().unwrap();
+        let bad = CheckpointHeader { state: CheckpointState::Migrated, ..sample() };
+        assert!(matches!(
+            CheckpointHeader::decode(&bad.encode(), 0xABCD, &layout),
+            Err(HeaderProblem::Field(_))
+        ));
     }
 
     #[test]
@@ -341,8 +463,9 @@ mod tests {
     #[test]
     fn migrated_supersedes_committed_of_the_same_generation() {
         let committed = sample();
-        let migrated = CheckpointHeader { state: CheckpointState::Migrated, ..sample() };
-        let older = CheckpointHeader { generation: 16, state: CheckpointState::Migrated, ..sample() };
+        let migrated = CheckpointHeader { state: CheckpointState::Migrated, previous: None, ..sample() };
+        let older =
+            CheckpointHeader { generation: 16, state: CheckpointState::Migrated, previous: None, ..sample() };
         assert!(migrated.recency() > committed.recency());
         assert!(committed.recency() > older.recency());
     }

@@ -58,6 +58,7 @@ pub fn format(
         directory: DirectoryLocation::default(),
         processes: ProcessListLocation::default(),
         history: Vec::new(),
+        previous: None,
     };
     write_header(storage, &layout, &header)?;
     open(storage, geometry.total_frames * FRAME_BYTES)
@@ -74,6 +75,35 @@ pub fn write_header(
         write_header_slot(storage, layout, header, slot)?;
     }
     Ok(())
+}
+
+/// Abandons the newest checkpoint and commits the previous one again (see
+/// [`CheckpointHeader::rollback`]), for a world whose newest checkpoint
+/// cannot run. Refused, writing nothing, unless the newest header is
+/// committed and still keeps its previous checkpoint, and that
+/// checkpoint's process list verifies. The new header is written primary
+/// then secondary: a crash before the primary is durable leaves the newest
+/// checkpoint as it was; after, the rollback has happened. Returns the
+/// header now in force.
+pub fn roll_back(storage: &dyn Storage, file_bytes: u64) -> Result<CheckpointHeader, ImageError> {
+    let opened = open(storage, file_bytes)?;
+    let newest = &opened.header;
+    let no_previous = |why| ImageError::NoPrevious { generation: newest.generation, why };
+    let back = match (newest.state, newest.previous) {
+        (CheckpointState::Migrated, _) => {
+            return Err(no_previous("it has been migrated home over the one before it"));
+        }
+        (CheckpointState::Committed, None) => {
+            return Err(no_previous("its migration has begun overwriting the one before it"));
+        }
+        (CheckpointState::Committed, Some(_)) => {
+            newest.rollback().expect("IMAGE001 a kept previous checkpoint")
+        }
+    };
+    let previous = OpenedImage { header: back.clone(), ..opened.clone() };
+    previous.load_process_list(storage)?;
+    write_header(storage, &opened.layout, &back)?;
+    Ok(back)
 }
 
 /// Writes `header` to one slot (0 primary, 1 secondary) and syncs it.

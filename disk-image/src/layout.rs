@@ -26,8 +26,9 @@ use crate::frame::{self, FRAME_SIZE, Frame};
 
 /// Magic at offset 0 of frame 0.
 pub const LABEL_MAGIC: &[u8; 8] = b"GNOSISIM";
-/// The image format this crate reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+/// The image format this crate reads and writes (2: a committed header may
+/// keep the previous checkpoint restartable).
+pub const FORMAT_VERSION: u32 = 2;
 /// Pages covered by one allocation pot or one checksum pot.
 pub const PAGES_PER_POT: u64 = 1023;
 /// Nodes in one node pot.

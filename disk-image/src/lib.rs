@@ -28,6 +28,6 @@ pub mod storage;
 pub use error::{HeaderProblem, ImageError, StorageError};
 pub use frame::{FRAME_BYTES, FRAME_SIZE, Frame};
 pub use header::{CheckpointHeader, CheckpointState, CheckpointStats};
-pub use image::{OpenedImage, format, open, write_header, write_header_slot};
+pub use image::{OpenedImage, format, open, roll_back, write_header, write_header_slot};
 pub use layout::{Geometry, Layout, Region, VolumeLabel};
 pub use storage::{FaultKind, FaultPlan, FaultyStorage, MmapStorage, Storage};

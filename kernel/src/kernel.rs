@@ -75,11 +75,17 @@ pub struct Config {
     /// its header is written. Only for showing that crash experiments catch
     /// a broken storage path (`gnosis crash --break-sync`).
     pub break_snapshot_sync: bool,
+    /// How long (system time, ns) a committed checkpoint's migration is
+    /// held back so that the checkpoint before it stays restartable
+    /// (`gnosis supervise` rolls back to it if the newest one keeps
+    /// crashing). 0 migrates at once. A snapshot request, or the working
+    /// area running low, starts a held migration early.
+    pub keep_previous_ns: u64,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { time_slice: TIME_SLICE, prime_meter: PRIME_METER, break_snapshot_sync: false }
+        Config { time_slice: TIME_SLICE, prime_meter: PRIME_METER, break_snapshot_sync: false, keep_previous_ns: 0 }
     }
 }
 
@@ -208,7 +214,7 @@ impl Kernel {
         kernel.store.set_pinned(kernel.journal.page_home());
         kernel.apply_journal(&header)?;
         if header.state == CheckpointState::Committed {
-            kernel.start_migration(header.clone(), directory)?;
+            kernel.migrate_or_hold(header.clone(), directory)?;
         }
         let fields = kernel.kernel_fields();
         kernel.write_kernel_fields(KernelFields {

@@ -31,9 +31,14 @@ pub fn load_with(storage: Arc<FaultyStorage>) -> (Arc<FaultyStorage>, LoadedImag
 
 /// Boots a kernel (inline background work, simulated clock) on `storage`.
 pub fn boot(storage: Arc<FaultyStorage>) -> (Arc<FaultyStorage>, Kernel) {
+    boot_with(storage, Config::default())
+}
+
+/// Boots a kernel as [`boot`] does, with `config`.
+pub fn boot_with(storage: Arc<FaultyStorage>, config: Config) -> (Arc<FaultyStorage>, Kernel) {
     let (storage, loaded) = load_with(storage);
     let clock = Clock::simulated_after_restart(loaded.opened.header.checkpoint_time_ns, 1_000);
-    let kernel = Kernel::boot(loaded, clock, Config::default(), Background::Inline).expect("boot");
+    let kernel = Kernel::boot(loaded, clock, config, Background::Inline).expect("boot");
     (storage, kernel)
 }
 

@@ -8,9 +8,10 @@ use std::sync::Arc;
 
 use disk_image::CheckpointState;
 use disk_image::storage::{FaultKind, FaultPlan, FaultyStorage, Storage};
-use gnosis_tests::{boot, formatted_image, load_with};
+use gnosis_tests::{boot, boot_with, formatted_image, load_with};
 use kernel::builder::Builder;
 use kernel::check;
+use kernel::kernel::Config;
 use kernel::kernel::Kernel;
 use kernel::key::{Cda, Key, KeyType};
 use kernel::object::node;
@@ -28,12 +29,22 @@ struct Record {
 
 /// A workload of page and node writes and checkpoints, deterministic from `seed`.
 fn workload(storage: &Arc<FaultyStorage>, seed: u64, record: Rc<RefCell<Record>>) -> Kernel {
+    workload_with(storage, seed, record, Config::default())
+}
+
+/// [`workload`] with a kernel configuration.
+fn workload_with(
+    storage: &Arc<FaultyStorage>,
+    seed: u64,
+    record: Rc<RefCell<Record>>,
+    config: Config,
+) -> Kernel {
     {
         // The restarted state before boot touches anything.
         let (_, loaded) = load_with(storage.clone());
         record.borrow_mut().digests.insert(loaded.opened.header.generation, check::digest(&loaded.store));
     }
-    let (_, mut k) = boot(storage.clone());
+    let (_, mut k) = boot_with(storage.clone(), config);
     let r = record.clone();
     k.observe_snapshots(Box::new(move |generation, store| {
         r.borrow_mut().digests.insert(generation, check::digest(store));
@@ -156,7 +167,7 @@ fn verify_restart(bytes: &[u8], event: u64, reference: &Record) -> Result<&'stat
 #[test]
 fn writes_during_the_background_write_do_not_reach_the_checkpoint() {
     use disk_image::storage::MmapStorage;
-    use kernel::kernel::{Background, Config};
+    use kernel::kernel::Background;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cow.img");
     std::fs::write(&path, formatted_image(16 << 20)).unwrap();
@@ -282,4 +293,136 @@ fn a_corrupt_kernel_state_is_not_checkpointed() {
     drop(k);
     let (_, loaded) = load_with(Arc::new(FaultyStorage::new(&storage.durable_image(), None)));
     assert_eq!(loaded.opened.header.generation, before);
+}
+
+/// Holds every migration until the next snapshot is asked for.
+fn keeping_previous() -> Config {
+    Config { keep_previous_ns: u64::MAX / 2, ..Config::default() }
+}
+
+/// Rolls the image in `bytes` back one checkpoint; the new header, or why not.
+fn roll_back(bytes: &[u8]) -> (Vec<u8>, Result<disk_image::CheckpointHeader, disk_image::ImageError>) {
+    let storage = FaultyStorage::new(bytes, None);
+    let result = disk_image::roll_back(&storage, bytes.len() as u64);
+    (storage.durable_image(), result)
+}
+
+/// With migrations held, the checkpoint before the newest stays exactly
+/// restartable: rolling back restarts the previous checkpoint's contents,
+/// under a new generation, and the world goes on from there through more
+/// checkpoints. Without the hold, migration overwrites it and a rollback
+/// is refused without a write.
+#[test]
+fn a_kept_previous_checkpoint_restarts_exactly_after_a_rollback() {
+    let storage = Arc::new(FaultyStorage::new(&formatted_image(IMAGE), None));
+    let record = Rc::new(RefCell::new(Record::default()));
+    let k = workload_with(&storage, 5, record.clone(), keeping_previous());
+    let newest = k.checkpoint_header().clone();
+    let previous = newest.previous.expect("the newest checkpoint keeps the one before it").generation;
+    assert_eq!(newest.state, CheckpointState::Committed, "its migration is held");
+    assert_eq!(k.checkpoint_progress().previous_kept, Some(previous));
+    drop(k);
+
+    let (rolled, back) = roll_back(&storage.durable_image());
+    let back = back.expect("roll back");
+    assert_eq!(back.generation, newest.generation + 1);
+    let (restarted, loaded) = load_with(Arc::new(FaultyStorage::new(&rolled, None)));
+    assert_eq!(loaded.opened.header, back);
+    assert_eq!(
+        check::digest(&loaded.store),
+        record.borrow().digests[&previous],
+        "exactly the previous checkpoint"
+    );
+    drop(loaded);
+    let (_, mut k) = boot(restarted.clone());
+    let page = Builder::new(&mut k).page().unwrap();
+    k.write_page(page, 0, b"after the rollback").unwrap();
+    let later = k.checkpoint_now().unwrap();
+    k.finish_background().unwrap();
+    let live = check::digest(k.store());
+    drop(k);
+    let (durable, loaded) = load_with(Arc::new(FaultyStorage::new(&restarted.durable_image(), None)));
+    assert_eq!(loaded.opened.header.generation, later);
+    assert_eq!(check::digest(&loaded.store), live);
+    let dynamic: Arc<dyn Storage> = durable;
+    let report = check::check_image(dynamic, IMAGE).unwrap();
+    assert!(report.is_clean(), "{:?}", report.findings);
+
+    // Without the hold the previous checkpoint is migrated over at once.
+    let storage = Arc::new(FaultyStorage::new(&formatted_image(IMAGE), None));
+    drop(workload(&storage, 5, Rc::new(RefCell::new(Record::default()))));
+    let image = storage.durable_image();
+    let (after, refused) = roll_back(&image);
+    assert!(matches!(refused, Err(disk_image::ImageError::NoPrevious { .. })), "{refused:?}");
+    assert!(after == image, "a refused rollback writes nothing");
+}
+
+/// The digest the checkpoint kept by the newest header of `bytes` had at
+/// its snapshot.
+fn kept_digest(bytes: &[u8], reference: &Record) -> u64 {
+    let storage = FaultyStorage::new(bytes, None);
+    let header = disk_image::open(&storage, bytes.len() as u64).unwrap().header;
+    reference.digests[&header.previous.expect("a kept checkpoint").generation]
+}
+
+/// Crashes a workload whose migrations are held at every storage event:
+/// restart finds the newest committed checkpoint exactly, and wherever the
+/// header still keeps the one before it, rolling back finds that one
+/// exactly. Then crashes the rollback itself at every event: it has either
+/// not happened or happened, never anything between.
+#[test]
+fn a_crash_at_every_write_leaves_a_kept_checkpoint_restartable() {
+    let image = formatted_image(IMAGE);
+    let clean = Arc::new(FaultyStorage::new(&image, None));
+    let reference = Rc::new(RefCell::new(Record::default()));
+    drop(workload_with(&clean, 13, reference.clone(), keeping_previous()));
+    let reference = reference.borrow().clone();
+    let mut rollbacks = 0;
+    for event in 0..clean.event_count() {
+        for kind in [FaultKind::StopAtWrite, FaultKind::TornWrite, FaultKind::LostUnsynced] {
+            let plan = FaultPlan { event, kind, seed: event * 17 + kind as u64 };
+            let storage = Arc::new(FaultyStorage::new(&image, Some(plan)));
+            drop(workload_with(&storage, 13, Rc::new(RefCell::new(Record::default())), keeping_previous()));
+            let crash = storage.crash_image().expect("the plan's event happens");
+            let outcome = verify_restart(&crash.bytes, event, &reference)
+                .unwrap_or_else(|e| panic!("{kind:?} at event {event} ({}): {e}", crash.detail));
+            assert_eq!(outcome, "exact", "{kind:?} at event {event} ({})", crash.detail);
+            let (rolled, back) = roll_back(&crash.bytes);
+            if back.is_ok() {
+                let (_, loaded) = load_with(Arc::new(FaultyStorage::new(&rolled, None)));
+                assert_eq!(
+                    check::digest(&loaded.store),
+                    kept_digest(&crash.bytes, &reference),
+                    "{kind:?} at event {event}: the rollback restarts the kept checkpoint"
+                );
+                rollbacks += 1;
+            }
+        }
+    }
+    assert!(rollbacks > 0, "some crash points keep a previous checkpoint");
+
+    let held = clean.durable_image();
+    let newest = check::digest(&load_with(Arc::new(FaultyStorage::new(&held, None))).1.store);
+    let kept = kept_digest(&held, &reference);
+    let probe = FaultyStorage::new(&held, None);
+    disk_image::roll_back(&probe, held.len() as u64).unwrap();
+    let mut outcomes: BTreeMap<&str, usize> = BTreeMap::new();
+    for event in 0..probe.event_count() {
+        for kind in FaultKind::ALL {
+            let plan = FaultPlan { event, kind, seed: event * 7 + kind as u64 };
+            let storage = FaultyStorage::new(&held, Some(plan));
+            let _ = disk_image::roll_back(&storage, held.len() as u64);
+            let crash = storage.crash_image().expect("the plan's event happens");
+            let (_, loaded) = load_with(Arc::new(FaultyStorage::new(&crash.bytes, None)));
+            let digest = check::digest(&loaded.store);
+            let outcome = match digest {
+                d if d == newest => "not rolled back",
+                d if d == kept => "rolled back",
+                _ => panic!("{kind:?} at rollback event {event} ({}): neither checkpoint", crash.detail),
+            };
+            *outcomes.entry(outcome).or_default() += 1;
+        }
+    }
+    println!("rollback crash points: {outcomes:?}");
+    assert_eq!(outcomes.len(), 2, "crashes land on both sides of the rollback's commit: {outcomes:?}");
 }

@@ -49,7 +49,9 @@ impl Channel {
     /// The end the watcher gave the child, by its inherited number.
     pub fn inherited(fd: RawFd) -> anyhow::Result<Channel> {
         let flags = fcntl(fd, FcntlArg::F_GETFD).map_err(|e| {
-            anyhow::anyhow!("--handoff-fd {fd} is not an open descriptor ({e}); it is for gnosis supervise only")
+            anyhow::anyhow!(
+                "--handoff-fd {fd} is not an open descriptor ({e}); it is for gnosis supervise only"
+            )
         })?;
         // SAFETY: `fd` is open (F_GETFD succeeded) and was inherited from the
         // watcher for this process alone; nothing else in this process opened
@@ -74,12 +76,8 @@ impl Channel {
         let mut bytes = [0u8; 8];
         let mut space = nix::cmsg_space!([RawFd; 1]);
         let mut iov = [IoSliceMut::new(&mut bytes)];
-        let msg = recvmsg::<UnixAddr>(
-            self.0.as_raw_fd(),
-            &mut iov,
-            Some(&mut space),
-            MsgFlags::MSG_CMSG_CLOEXEC,
-        )?;
+        let msg =
+            recvmsg::<UnixAddr>(self.0.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC)?;
         if msg.bytes == 0 {
             return Ok(Message::Closed);
         }

@@ -15,8 +15,10 @@
 //! start counts as a failure in a row; a longer life resets the count. The
 //! first restart is immediate, the next wait `backoff`, 2 × `backoff`, … (at
 //! most [`MAX_BACKOFF`]), and after `max_failures` failures in a row the
-//! watcher stops with an error rather than crash in a loop. (Restarting
-//! from an older checkpoint generation is not offered: see design.md §21.)
+//! watcher goes back one checkpoint if the image still keeps the one
+//! before the newest (the child holds each migration `keep_previous` for
+//! that; see `disk_image::roll_back`), once, and otherwise stops with an
+//! error rather than crash in a loop.
 
 use std::collections::BTreeMap;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -49,8 +51,12 @@ pub struct Settings {
     pub stable_after: Duration,
     /// The wait before the second restart in a row; it doubles after.
     pub backoff: Duration,
-    /// Failures in a row after which the watcher gives up.
+    /// Failures in a row after which the watcher goes back a checkpoint
+    /// or gives up.
     pub max_failures: u32,
+    /// How long the child holds each checkpoint's migration, keeping the
+    /// checkpoint before it restartable.
+    pub keep_previous: Duration,
 }
 
 /// Something the watcher reacts to.
@@ -105,9 +111,12 @@ pub fn events() -> (Sender<Event>, Receiver<Event>) {
 impl Watcher {
     fn run(mut self) -> anyhow::Result<()> {
         let mut failures = 0u32;
+        let mut rolled_back = false;
+        let mut restarted = false;
         loop {
             let started = Instant::now();
-            let (status, stopping) = self.run_child(failures > 0)?;
+            let (status, stopping) = self.run_child(restarted)?;
+            restarted = true;
             if stopping || status.success() {
                 self.tell_all("gnosis: the system stopped\n");
                 return Ok(());
@@ -118,15 +127,32 @@ impl Watcher {
             };
             let how = describe(status);
             if failures >= self.settings.max_failures {
-                self.tell_all(&format!("gnosis: the system stopped ({how}) and could not be restarted\n"));
-                anyhow::bail!(
-                    "the world died {failures} times in a row, each within {:.1} s of starting (last: {how}); \
-                     not restarting it again. `gnosis fsck {}` checks the image and `gnosis run {}` alone \
-                     shows why it dies",
-                    self.settings.stable_after.as_secs_f64(),
-                    self.settings.image.display(),
-                    self.settings.image.display()
-                );
+                let back = match rolled_back {
+                    true => Err(anyhow::anyhow!("it already went back one checkpoint")),
+                    false => crate::world::roll_back(&self.settings.image),
+                };
+                match back {
+                    Ok(header) => {
+                        rolled_back = true;
+                        failures = 0;
+                        self.went_back(failures_text(self.settings.max_failures), &header);
+                        continue;
+                    }
+                    Err(why) => {
+                        self.tell_all(&format!(
+                            "gnosis: the system stopped ({how}) and could not be restarted\n"
+                        ));
+                        anyhow::bail!(
+                            "the world died {} in a row, each within {:.1} s of starting (last: {how}); \
+                             not restarting it again, and not from an older checkpoint either ({why:#}). \
+                             `gnosis fsck {}` checks the image and `gnosis run {}` alone shows why it dies",
+                            failures_text(failures),
+                            self.settings.stable_after.as_secs_f64(),
+                            self.settings.image.display(),
+                            self.settings.image.display()
+                        );
+                    }
+                }
             }
             let delay = backoff(self.settings.backoff, failures);
             eprintln!(
@@ -143,6 +169,20 @@ impl Watcher {
         }
     }
 
+    /// Reports a rollback to the checkpoint before the newest.
+    fn went_back(&self, failures: String, header: &disk_image::CheckpointHeader) {
+        let taken = kernel::clock::wall_now_ns().saturating_sub(header.wall_time_ns) as f64 / 1e9;
+        eprintln!(
+            "gnosis supervise: the world died {failures} in a row from its newest checkpoint; \
+             going back to the one before it (taken {taken:.1} s ago), committed again as generation {}",
+            header.generation
+        );
+        self.tell_all(&format!(
+            "gnosis: the newest checkpoint keeps failing; the system goes back to the one before it \
+             (taken {taken:.1} s ago)\n"
+        ));
+    }
+
     /// Runs one child until it ends: its exit status, and whether the user
     /// asked to stop meanwhile.
     fn run_child(&mut self, restarted: bool) -> anyhow::Result<(ExitStatus, bool)> {
@@ -150,6 +190,8 @@ impl Watcher {
         let mut child = Command::new(&self.settings.program)
             .arg("run")
             .arg(&self.settings.image)
+            .arg("--keep-previous")
+            .arg(self.settings.keep_previous.as_secs_f64().to_string())
             .arg("--handoff-fd")
             .arg(theirs.as_raw_fd().to_string())
             .spawn()
@@ -261,6 +303,14 @@ pub fn backoff(base: Duration, failures: u32) -> Duration {
     match failures {
         0 | 1 => Duration::ZERO,
         n => base.saturating_mul(1 << (n - 2).min(20)).min(MAX_BACKOFF),
+    }
+}
+
+/// "once", "3 times".
+fn failures_text(n: u32) -> String {
+    match n {
+        1 => "once".to_string(),
+        n => format!("{n} times"),
     }
 }
 

@@ -39,7 +39,9 @@ impl Client {
         while Instant::now() < deadline {
             let mut line = String::new();
             match self.reader.read_line(&mut line) {
-                Ok(0) => panic!("the connection closed waiting for {pattern:?}; seen:\n{}", self.seen.join("")),
+                Ok(0) => {
+                    panic!("the connection closed waiting for {pattern:?}; seen:\n{}", self.seen.join(""))
+                }
                 Ok(_) => {
                     self.seen.push(line.clone());
                     if line.contains(pattern) {
@@ -167,4 +169,54 @@ fn an_image_that_cannot_boot_is_refused_before_anything_starts() {
     assert!(text(&o).contains("cannot be restarted"), "{}", text(&o));
     assert!(!text(&o).contains("started gnosis run"), "{}", text(&o));
     assert_eq!(std::fs::read(&image).unwrap(), before, "the image is unchanged");
+}
+
+/// Damages the directory of the newest checkpoint of `image`; its generation.
+fn damage_newest_directory(image: &Path) -> u64 {
+    let storage = disk_image::MmapStorage::open_read_only(image).unwrap();
+    let len = std::fs::metadata(image).unwrap().len();
+    let opened = disk_image::open(&storage, len).unwrap();
+    let d = opened.header.directory;
+    assert_eq!(opened.header.state, disk_image::CheckpointState::Committed, "its migration is held");
+    let frame = opened.layout.areas[d.area as usize].first + u64::from(d.first);
+    drop(storage);
+    let mut bytes = std::fs::read(image).unwrap();
+    bytes[frame as usize * 4096 + 100] ^= 0x55;
+    std::fs::write(image, bytes).unwrap();
+    opened.header.generation
+}
+
+#[test]
+fn a_newest_checkpoint_that_keeps_failing_is_abandoned_for_the_kept_one_before_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = world(dir.path(), &["--checkpoint-interval", "300"]);
+    let path = image.to_str().unwrap();
+    let flags =
+        ["--max-failures", "2", "--backoff-ms", "50", "--stable-after", "20", "--keep-previous", "600"];
+    let (mut watcher, addr) = supervise(&image, &flags);
+    let pid = child_pid(&mut watcher);
+    watcher.expect("gnosis shell");
+    let mut client = Client::connect(&addr);
+    client.send("set greeting hello");
+    client.expect("ok");
+    let o = gnosis(&["checkpoint", path]);
+    assert!(o.status.success(), "{}", text(&o));
+
+    // The newest checkpoint cannot be restarted any more; the one before it is intact.
+    let newest = damage_newest_directory(&image);
+    kill9(&pid);
+    let line = watcher.expect("going back to the one before it");
+    assert!(line.contains("died 2 times in a row"), "{line}");
+    assert!(line.contains(&format!("committed again as generation {}", newest + 1)), "{line}");
+    client.expect("goes back to the one before it");
+    client.expect("the system is back");
+    watcher.expect(&format!("from checkpoint generation {}", newest + 1));
+    // The journaled write outlives the rollback, as it outlives any restart.
+    client.send("get greeting");
+    client.expect("greeting = hello");
+
+    let o = Command::new("kill").args(["-INT", &watcher.child.id().to_string()]).output().unwrap();
+    assert!(o.status.success());
+    assert!(watcher.child.wait().unwrap().success());
+    fsck_clean(&image);
 }

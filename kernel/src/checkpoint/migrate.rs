@@ -1,9 +1,12 @@
 //! Migration: copying a committed checkpoint's frames home, disk to disk.
 //!
-//! Frames are copied in the order of a shared queue (sorted by home frame;
-//! a migrator domain may move entries to the front with the migrate key),
-//! then the home frames are synced, then the header is rewritten in the
-//! migrated state, primary then secondary. Until the migrated header is
+//! If the header still keeps the previous checkpoint restartable, it is
+//! first rewritten without it, primary then secondary, because copying
+//! overwrites that checkpoint's home frames. Then frames are copied in the
+//! order of a shared queue (sorted by home frame; a migrator domain may move
+//! entries to the front with the migrate key), the home frames are synced,
+//! and the header is rewritten in the migrated state, primary then
+//! secondary. Until the migrated header is
 //! durable, restart overlays the area's frames on home, so a crash during
 //! migration (even a torn home frame) loses nothing; migration just runs
 //! again.
@@ -24,6 +27,8 @@ pub type MigrationQueue = Arc<Mutex<VecDeque<(u64, u64)>>>;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
+    ForgetPrimary,
+    ForgetSecondary,
     Copy,
     Sync,
     Primary,
@@ -43,12 +48,21 @@ impl MigrationJob {
     /// header is `header`.
     pub fn new(layout: Layout, header: CheckpointHeader, queue: MigrationQueue) -> MigrationJob {
         assert_eq!(header.state, CheckpointState::Committed, "MIGRATE001 migrating a migrated checkpoint");
-        MigrationJob { layout, header, queue, phase: Phase::Copy }
+        let phase = if header.previous.is_some() { Phase::ForgetPrimary } else { Phase::Copy };
+        MigrationJob { layout, header: CheckpointHeader { previous: None, ..header }, queue, phase }
     }
 
     /// One step; the generation when done.
     pub fn step(&mut self, storage: &dyn Storage) -> Result<Option<u64>, StorageError> {
         match self.phase {
+            Phase::ForgetPrimary => {
+                disk_image::write_header_slot(storage, &self.layout, &self.header, 0)?;
+                self.phase = Phase::ForgetSecondary;
+            }
+            Phase::ForgetSecondary => {
+                disk_image::write_header_slot(storage, &self.layout, &self.header, 1)?;
+                self.phase = Phase::Copy;
+            }
             Phase::Copy => {
                 let batch: Vec<(u64, u64)> = {
                     let mut q = self.queue.lock();

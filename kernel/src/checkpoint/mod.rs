@@ -16,7 +16,11 @@
 //!    durable header is the commit point.
 //! 4. **Migrate** (background, `migrate`): copy the committed frames home,
 //!    sync, rewrite the header as migrated. Only then is the frozen area
-//!    free for the next snapshot.
+//!    free for the next snapshot. With [`Config::keep_previous_ns`] the
+//!    migration is first *held* for that long (or until the next snapshot
+//!    is asked for), keeping the checkpoint before it restartable.
+//!
+//! [`Config::keep_previous_ns`]: crate::kernel::Config::keep_previous_ns
 
 pub mod job;
 pub mod migrate;
@@ -52,6 +56,9 @@ pub struct Checkpointer {
     pub(crate) pending: bool,
     /// The migration in progress, if any.
     pub(crate) migration: Option<MigrationQueue>,
+    /// A migration held back to keep the previous checkpoint restartable:
+    /// the committed header, its directory, and when (system time) to start.
+    pub(crate) held: Option<HeldMigration>,
     /// The directory of the newest committed checkpoint: (home, area frame).
     pub(crate) directory: Vec<(u64, u64)>,
     /// The generation whose migration a migrator was last told about (the
@@ -64,6 +71,13 @@ pub struct Checkpointer {
     /// Called at each snapshot with its generation and the state it freezes
     /// (crash experiments record the digest of every checkpoint here).
     pub(crate) observer: Option<SnapshotObserver>,
+}
+
+/// See [`Checkpointer::held`].
+pub(crate) struct HeldMigration {
+    header: CheckpointHeader,
+    directory: Vec<(u64, u64)>,
+    until_ns: u64,
 }
 
 /// See [`Checkpointer::observer`].
@@ -94,6 +108,9 @@ pub struct CheckpointProgress {
     pub area_frames: u64,
     /// A snapshot is being written.
     pub writing: bool,
+    /// The newest checkpoint's migration is held back, so the checkpoint
+    /// before it (this generation) can still be restarted.
+    pub previous_kept: Option<u64>,
     /// The newest checkpoint's migration, while it runs.
     pub migration: Option<MigrationProgress>,
 }
@@ -116,6 +133,7 @@ impl Checkpointer {
             background,
             pending: false,
             migration: None,
+            held: None,
             directory: Vec::new(),
             announced: 0,
             migration_wait_ns: 0,
@@ -158,6 +176,7 @@ impl Kernel {
             dirty_frames: area.used(),
             area_frames: area.region().count,
             writing: self.checkpoints.writing(),
+            previous_kept: self.checkpoints.header.previous.map(|p| p.generation),
             migration,
         }
     }
@@ -176,13 +195,45 @@ impl Kernel {
         self.checkpoints.background.hurry();
     }
 
+    /// Migrates a committed checkpoint whose directory is `directory`, or
+    /// holds its migration back (see [`Checkpointer::held`]) if it keeps
+    /// the previous checkpoint and the configuration asks for that.
+    pub(crate) fn migrate_or_hold(
+        &mut self,
+        header: CheckpointHeader,
+        directory: Vec<(u64, u64)>,
+    ) -> Result<(), KernelError> {
+        let keep = self.config.keep_previous_ns;
+        if keep == 0 || header.previous.is_none() {
+            return self.start_migration(header, directory);
+        }
+        let until_ns = self.clock.now_ns().saturating_add(keep);
+        self.checkpoints.held = Some(HeldMigration { header, directory, until_ns });
+        Ok(())
+    }
+
+    /// Starts a held migration if its time has come or a snapshot waits.
+    fn release_held_migration(&mut self) -> Result<(), KernelError> {
+        let due = match &self.checkpoints.held {
+            Some(held) => self.checkpoints.pending || self.clock.now_ns() >= held.until_ns,
+            None => false,
+        };
+        if due {
+            let held = self.checkpoints.held.take().expect("CKPT002 held migration");
+            self.start_migration(held.header, held.directory)?;
+        }
+        Ok(())
+    }
+
     /// Starts migrating a committed checkpoint whose directory is `directory`.
-    pub(crate) fn start_migration(
+    fn start_migration(
         &mut self,
         header: CheckpointHeader,
         directory: Vec<(u64, u64)>,
     ) -> Result<(), KernelError> {
         let generation = header.generation;
+        // Copying home ends the previous checkpoint; the job says so on disk first.
+        self.checkpoints.header.previous = None;
         let queue: MigrationQueue = Arc::new(Mutex::new(directory.iter().copied().collect::<VecDeque<_>>()));
         self.checkpoints.directory = directory;
         self.checkpoints.migration = Some(queue.clone());
@@ -201,9 +252,11 @@ impl Kernel {
     /// takes a requested snapshot when it can. With `block`, waits for the
     /// job in progress.
     pub(crate) fn service_checkpoints(&mut self, block: bool) -> Result<(), KernelError> {
-        if !self.checkpoints.background.busy() && !self.checkpoints.pending {
+        let c = &self.checkpoints;
+        if !c.background.busy() && !c.pending && c.held.is_none() {
             return Ok(());
         }
+        self.release_held_migration()?;
         let storage = self.store.storage().clone();
         if let Some(done) = self.checkpoints.background.poll(storage.as_ref(), block)? {
             match done {
@@ -289,7 +342,7 @@ impl Kernel {
             |w| matches!(w, Wait::Checkpoint { after } if after <= time),
             Message::code(0),
         )?;
-        self.start_migration(header, commit.directory)
+        self.migrate_or_hold(header, commit.directory)
     }
 
     fn on_migrated(&mut self, generation: u64) {

@@ -21,7 +21,8 @@ use std::collections::BTreeMap;
 use disk_image::directory::{self, DirectoryEntry};
 use disk_image::frame::{self, FRAME_SIZE, write_frame_seal};
 use disk_image::header::{
-    CheckpointHeader, CheckpointState, CheckpointStats, DirectoryLocation, HISTORY_LEN, ProcessListLocation,
+    CheckpointHeader, CheckpointState, CheckpointStats, DirectoryLocation, HISTORY_LEN, PreviousCheckpoint,
+    ProcessListLocation,
 };
 use disk_image::layout::{HomeKind, Layout};
 use disk_image::storage::Storage;
@@ -225,7 +226,9 @@ impl SnapshotJob {
 }
 
 /// The header a new checkpoint will commit: committed state, history with
-/// `stats` first, locations filled in by the writer.
+/// `stats` first, locations filled in by the writer, and the previous
+/// checkpoint kept (it is migrated: the snapshot waited for that), so it
+/// stays restartable until this one's migration begins.
 pub fn new_header(
     previous: &CheckpointHeader,
     stats: CheckpointStats,
@@ -243,5 +246,11 @@ pub fn new_header(
         directory: DirectoryLocation::default(),
         processes: ProcessListLocation { slot: (generation % 2) as u32, ..Default::default() },
         history,
+        previous: (previous.state == CheckpointState::Migrated).then_some(PreviousCheckpoint {
+            generation: previous.generation,
+            checkpoint_time_ns: previous.checkpoint_time_ns,
+            wall_time_ns: previous.wall_time_ns,
+            processes: previous.processes,
+        }),
     }
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use crossbeam::channel::{Receiver, Sender, unbounded};
-use kernel::kernel::{Background, Kernel};
+use kernel::kernel::{Background, Config, Kernel};
 use tools::gdb::Debuggable;
 
 use super::control;
@@ -45,6 +45,10 @@ pub struct Args {
     /// Stop the rest of the world whenever the debugged domain is stopped.
     #[arg(long, requires = "gdb")]
     pub gdb_pause_world: bool,
+    /// Hold each checkpoint's migration this many seconds, so the checkpoint
+    /// before it can still be restarted (`gnosis supervise` falls back to it).
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.0)]
+    pub keep_previous: f64,
     /// The descriptor of the channel from `gnosis supervise` (set by the supervisor only).
     #[arg(long, hide = true)]
     pub handoff_fd: Option<i32>,
@@ -77,7 +81,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         super::format::create_world(&path, args.size)?;
         eprintln!("gnosis: made a new world at {}", path.display());
     }
-    let kernel = tools::world::boot(&path, Background::Thread)?;
+    let config = Config { keep_previous_ns: (args.keep_previous.max(0.0) * 1e9) as u64, ..Config::default() };
+    let kernel = tools::world::boot_with(&path, Background::Thread, config)?;
     announce(&kernel, &path);
     let mut world = Debuggable::new(kernel);
     if let Some(addr) = &args.gdb {

@@ -25,9 +25,13 @@ pub struct Args {
     /// The wait before the second restart in a row, in milliseconds; it doubles after each.
     #[arg(long, default_value_t = 500, value_name = "MS")]
     pub backoff_ms: u64,
-    /// Failures in a row after which the watcher stops.
+    /// Failures in a row after which the watcher goes back one checkpoint (once), then stops.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_failures: u32,
+    /// Keep the checkpoint before the newest restartable this long after each checkpoint
+    /// (its migration waits), so a newest checkpoint that keeps crashing can be abandoned.
+    #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
+    pub keep_previous: f64,
 }
 
 /// Supervises the world until it stops or crashes too often.
@@ -42,6 +46,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         stable_after: Duration::from_secs_f64(args.stable_after.max(0.0)),
         backoff: Duration::from_millis(args.backoff_ms),
         max_failures: args.max_failures,
+        keep_previous: Duration::from_secs_f64(args.keep_previous.max(0.0)),
     };
     let (sender, events) = supervise::events();
     let stop = sender.clone();

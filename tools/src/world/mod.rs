@@ -55,6 +55,11 @@ fn make(path: &Path, bytes: u64, settings: Option<big_bang::Settings>) -> anyhow
 
 /// Boots (restarts) the image at `path` with a real clock.
 pub fn boot(path: &Path, background: Background) -> anyhow::Result<Kernel> {
+    boot_with(path, background, Config::default())
+}
+
+/// Boots the image at `path` with a real clock and `config`.
+pub fn boot_with(path: &Path, background: Background, config: Config) -> anyhow::Result<Kernel> {
     let storage: Arc<dyn Storage> =
         Arc::new(MmapStorage::open(path).with_context(|| format!("cannot open image {}", path.display()))?);
     let len = std::fs::metadata(path)?.len();
@@ -66,7 +71,7 @@ pub fn boot(path: &Path, background: Background) -> anyhow::Result<Kernel> {
     }
     let h = &loaded.opened.header;
     let clock = Clock::real_after_restart(h.checkpoint_time_ns, h.wall_time_ns);
-    Ok(Kernel::boot(loaded, clock, Config::default(), background)?)
+    Ok(Kernel::boot(loaded, clock, config, background)?)
 }
 
 /// Connected console clients: everything the console prints goes to each.
@@ -83,6 +88,15 @@ impl Sinks {
     pub fn broadcast(&self, bytes: &[u8]) {
         self.0.lock().retain_mut(|w| w.write_all(bytes).and_then(|_| w.flush()).is_ok());
     }
+}
+
+/// Abandons the newest checkpoint of the image at `path` and commits the
+/// one before it again, if that one is still intact (see
+/// [`disk_image::roll_back`]); the header now in force.
+pub fn roll_back(path: &Path) -> anyhow::Result<disk_image::CheckpointHeader> {
+    let storage = MmapStorage::open(path).with_context(|| format!("cannot open image {}", path.display()))?;
+    let len = std::fs::metadata(path)?.len();
+    Ok(disk_image::roll_back(&storage, len)?)
 }
 
 /// A listening socket for console clients: `host:port` (TCP) or a path
@@ -157,7 +171,12 @@ fn attach<F: FnOnce() + Send + 'static>(stream: File, input: &Sender<Vec<u8>>, s
 /// does with accepted ones, and tells the watcher when each client hangs
 /// up. Once the watcher is gone, `stop` is set: a supervised world does not
 /// outlive its supervisor.
-pub fn take_handoff(channel: Channel, input: Sender<Vec<u8>>, sinks: Sinks, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
+pub fn take_handoff(
+    channel: Channel,
+    input: Sender<Vec<u8>>,
+    sinks: Sinks,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<()> {
     channel.send(handoff::READY, None).context("cannot reach gnosis supervise")?;
     let channel = Arc::new(channel);
     std::thread::spawn(move || {
