@@ -197,13 +197,14 @@ impl CheckpointHeader {
     /// next epoch is this checkpoint's, which is abandoned.
     pub fn rollback(&self) -> Option<CheckpointHeader> {
         let p = self.previous.filter(|_| self.state == CheckpointState::Committed)?;
+        let generation = self.generation + 1;
         Some(CheckpointHeader {
             image_id: self.image_id,
-            generation: self.generation + 1,
+            generation,
             state: CheckpointState::Migrated,
             checkpoint_time_ns: p.checkpoint_time_ns,
             wall_time_ns: p.wall_time_ns,
-            directory: DirectoryLocation::default(),
+            directory: DirectoryLocation { area: (generation % 2) as u32, ..Default::default() },
             processes: p.processes,
             history: self.history.clone(),
             previous: None,

@@ -194,6 +194,9 @@ impl Watcher {
             .arg(self.settings.keep_previous.as_secs_f64().to_string())
             .arg("--handoff-fd")
             .arg(theirs.as_raw_fd().to_string())
+            // Clients come through the socket; a child reading a terminal
+            // from the background would be stopped (SIGTTIN).
+            .stdin(std::process::Stdio::null())
             .spawn()
             .with_context(|| format!("cannot start {}", self.settings.program.display()))?;
         drop(theirs);

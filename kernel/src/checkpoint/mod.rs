@@ -108,9 +108,6 @@ pub struct CheckpointProgress {
     pub area_frames: u64,
     /// A snapshot is being written.
     pub writing: bool,
-    /// The newest checkpoint's migration is held back, so the checkpoint
-    /// before it (this generation) can still be restarted.
-    pub previous_kept: Option<u64>,
     /// The newest checkpoint's migration, while it runs.
     pub migration: Option<MigrationProgress>,
 }
@@ -176,7 +173,6 @@ impl Kernel {
             dirty_frames: area.used(),
             area_frames: area.region().count,
             writing: self.checkpoints.writing(),
-            previous_kept: self.checkpoints.header.previous.map(|p| p.generation),
             migration,
         }
     }

@@ -63,14 +63,15 @@ pub fn default_image() -> anyhow::Result<PathBuf> {
     Ok(dir.join("world.img"))
 }
 
-/// Runs the world.
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let path = match &args.image {
+/// `image`, which must exist; or the default world, made (of `size` bytes)
+/// if it does not exist yet.
+pub fn image_or_new_world(image: Option<PathBuf>, size: u64) -> anyhow::Result<PathBuf> {
+    let path = match &image {
         Some(p) => p.clone(),
         None => default_image()?,
     };
     if !path.exists() {
-        if args.image.is_some() {
+        if image.is_some() {
             anyhow::bail!(
                 "{} does not exist: make it with `gnosis format {} --size 256MiB`",
                 path.display(),
@@ -78,9 +79,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             );
         }
         std::fs::create_dir_all(path.parent().expect("image path has a parent"))?;
-        super::format::create_world(&path, args.size)?;
+        super::format::create_world(&path, size)?;
         eprintln!("gnosis: made a new world at {}", path.display());
     }
+    Ok(path)
+}
+
+/// Runs the world.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let path = image_or_new_world(args.image.clone(), args.size)?;
     let config = Config { keep_previous_ns: (args.keep_previous.max(0.0) * 1e9) as u64, ..Config::default() };
     let kernel = tools::world::boot_with(&path, Background::Thread, config)?;
     announce(&kernel, &path);

@@ -14,8 +14,8 @@ use tools::world::Listener;
 /// Arguments of `gnosis supervise`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The image to run.
-    pub image: PathBuf,
+    /// The image to run (default: the default world, made on first use).
+    pub image: Option<PathBuf>,
     /// Serve the console on this address (host:port for TCP, or a path for a Unix socket).
     #[arg(long)]
     pub listen: String,
@@ -28,6 +28,9 @@ pub struct Args {
     /// Failures in a row after which the watcher goes back one checkpoint (once), then stops.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_failures: u32,
+    /// Size of the default image when it is made.
+    #[arg(long, value_parser = crate::size::parse_size, default_value = "256MiB")]
+    pub size: u64,
     /// Keep the checkpoint before the newest restartable this long after each checkpoint
     /// (its migration waits), so a newest checkpoint that keeps crashing can be abandoned.
     #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
@@ -36,12 +39,13 @@ pub struct Args {
 
 /// Supervises the world until it stops or crashes too often.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let image = super::run::image_or_new_world(args.image, args.size)?;
     // A world that cannot boot now would only crash in a loop: say why at once.
-    let (storage, bytes) = super::open_read_only(&args.image)?;
-    restart::load(storage, bytes).with_context(|| format!("{} cannot be restarted", args.image.display()))?;
+    let (storage, bytes) = super::open_read_only(&image)?;
+    restart::load(storage, bytes).with_context(|| format!("{} cannot be restarted", image.display()))?;
     let listener = Listener::bind(&args.listen)?;
     let settings = Settings {
-        image: args.image.clone(),
+        image: image.clone(),
         program: std::env::current_exe().context("cannot find the gnosis executable")?,
         stable_after: Duration::from_secs_f64(args.stable_after.max(0.0)),
         backoff: Duration::from_millis(args.backoff_ms),
@@ -57,7 +61,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     eprintln!(
         "gnosis supervise: console on {}; clients stay connected while {} restarts; Ctrl-C stops",
         listener.address(),
-        args.image.display()
+        image.display()
     );
     supervise::supervise(settings, listener, sender, events)?;
     Ok(ExitCode::SUCCESS)

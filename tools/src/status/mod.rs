@@ -62,6 +62,9 @@ pub struct Checkpoint {
     pub area_frames: u64,
     /// Migration: directory entries left to copy home, of how many.
     pub migration: Option<(u64, u64)>,
+    /// The generation before this one, while it can still be restarted
+    /// (this checkpoint's migration is held).
+    pub previous_kept: Option<u64>,
 }
 
 /// One domain.
@@ -188,6 +191,7 @@ impl Checkpoint {
             generation: h.generation,
             state: state.into(),
             age_s: kernel::clock::wall_now_ns().saturating_sub(h.wall_time_ns) as f64 / 1e9,
+            previous_kept: h.previous.map(|p| p.generation),
             ..Checkpoint::default()
         }
     }
@@ -323,9 +327,10 @@ impl Status {
             let fill = 100.0 * dirty as f64 / c.area_frames.max(1) as f64;
             lines.push(format!("working area: {dirty} of {} frames dirty ({fill:.1}%)", c.area_frames));
         }
-        lines.push(match c.migration {
-            Some((left, total)) => format!("migration: {left} of {total} entries left to copy home"),
-            None => "migration: idle".into(),
+        lines.push(match (c.migration, c.previous_kept) {
+            (Some((left, total)), _) => format!("migration: {left} of {total} entries left to copy home"),
+            (None, Some(g)) => format!("migration: held, so generation {g} can still be restarted"),
+            (None, None) => "migration: idle".into(),
         });
         lines
     }
