@@ -85,7 +85,12 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { time_slice: TIME_SLICE, prime_meter: PRIME_METER, break_snapshot_sync: false, keep_previous_ns: 0 }
+        Config {
+            time_slice: TIME_SLICE,
+            prime_meter: PRIME_METER,
+            break_snapshot_sync: false,
+            keep_previous_ns: 0,
+        }
     }
 }
 
@@ -444,6 +449,42 @@ impl Kernel {
         if !self.ready.contains(&root) {
             self.ready.push_back(root);
         }
+    }
+
+    /// Stops the domain `root` for good (`gnosis snapshot --kill`): it
+    /// waits with trap code [`trap::STOPPED`], which no keeper is told of;
+    /// every resume key to it becomes obsolete and the replies the kernel
+    /// owes it are withdrawn (their kernel-node slots cleared), so neither
+    /// the scheduler, a restart nor a former callee runs it again. Only a
+    /// holder of its domain key could. Returns false if `root` is not a
+    /// domain.
+    pub fn stop_domain(&mut self, root: Cda) -> Result<bool, KernelError> {
+        let Some(dib) = self.prepare(root)? else { return Ok(false) };
+        dib.state = RunState::Waiting;
+        dib.trap = domain::TrapState { code: trap::STOPPED, pc: dib.hart.pc, detail: 0 };
+        invoke::zap_resume_keys(self, root)?;
+        self.ready.retain(|&r| r != root);
+        self.parked.retain(|&r| r != root);
+        for waiters in self.stalled.values_mut() {
+            waiters.retain(|&r| r != root);
+        }
+        let (owed, kept): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.deferred).into_iter().partition(|(_, _, key)| key.cda() == root);
+        self.deferred = kept;
+        for (_, slot, _) in owed {
+            node::set_slot(&mut self.store, crate::wait::KERNEL_NODE, slot, Key::NULL)?;
+        }
+        Ok(true)
+    }
+
+    /// Answers the call a waiting domain is waiting in with return code
+    /// `code` and nothing else (no string, DK(0) for every key), as if the
+    /// key it called had replied: what a restart does for the waits it
+    /// cannot keep, and `gnosis resume` for a call whose answerer stayed
+    /// behind. Nothing happens if `root` is not a waiting domain.
+    pub fn reply_to_waiting(&mut self, root: Cda, code: u32) -> Result<(), KernelError> {
+        let key = Key::resume(crate::key::ResumeKind::Return, root, invoke::call_id(&self.store, root));
+        invoke::reply_through(self, Some(key), invoke::Message::code(code))
     }
 
     /// `key` if it is current, else DK(0) (`object::validate`); gates and

@@ -22,6 +22,8 @@ pub const SEND: u32 = 0x2_0000;
 pub const RECEIVE: u32 = 0x2_1000;
 /// The operator domain's name.
 pub const NAME: &str = "operator";
+/// The key registers a host call's reply keys land in.
+pub const RECEIVED: [usize; 4] = [12, 13, 14, 15];
 /// Time slices a host call may take before it is abandoned.
 const MAX_STEPS: usize = 1_000_000;
 
@@ -105,6 +107,16 @@ impl Operator {
         Ok(())
     }
 
+    /// Sets the key registers host calls receive keys in to DK(0), so that
+    /// nothing the host was handed (say, the last objects bought from a
+    /// bank) stays reachable from the operator.
+    pub fn forget_received(&self, k: &mut Kernel) -> Result<(), KernelError> {
+        for slot in RECEIVED {
+            self.set_key(k, slot, Key::NULL)?;
+        }
+        Ok(())
+    }
+
     /// One of the operator's key registers.
     pub fn key(&self, k: &mut Kernel, slot: usize) -> Result<Key, KernelError> {
         Ok(k.prepare(self.root)?.expect("OPERATOR003").keys[slot & 15])
@@ -132,7 +144,7 @@ impl Operator {
             key_mask: (1u8 << pass.len()) - 1,
             slots,
         };
-        let entry = EntryBlock { receive_string: true, key_mask: 0xF, slots: [12, 13, 14, 15] };
+        let entry = EntryBlock { receive_string: true, key_mask: 0xF, slots: RECEIVED };
         let dib = k.prepare(self.root)?.expect("OPERATOR005");
         dib.hart.pc = CODE;
         for (r, v) in [
@@ -162,7 +174,7 @@ impl Operator {
     fn collect(&self, k: &mut Kernel) -> Result<Reply, KernelError> {
         let dib = k.prepare(self.root)?.expect("OPERATOR007");
         let (code, databyte, len) = (dib.hart.x(10), dib.hart.x(11), dib.hart.x(12) as usize);
-        let keys = [dib.keys[12], dib.keys[13], dib.keys[14], dib.keys[15]];
+        let keys = RECEIVED.map(|slot| dib.keys[slot]);
         dib.trap = Default::default();
         dib.state = RunState::Available;
         let mut string = vec![0u8; len.min(MAX_STRING)];

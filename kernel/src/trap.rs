@@ -27,6 +27,9 @@ pub const BAD_INVOCATION: u32 = 7;
 pub const RECEIVE_FAULT: u32 = 8;
 /// Trap code: the domain invoked the error key.
 pub const ERROR_KEY: u32 = 9;
+/// Trap code: the host stopped the domain for good (`gnosis snapshot
+/// --kill`); it is not delivered to the keeper (see `Kernel::stop_domain`).
+pub const STOPPED: u32 = 10;
 /// Trap codes 0x100 + c: memory fault with segment fault code c.
 pub const MEMORY_FAULT_BASE: u32 = 0x100;
 
@@ -58,6 +61,7 @@ pub fn describe(code: u32) -> String {
         BAD_INVOCATION => "bad invocation (ecall exit block or string)".into(),
         RECEIVE_FAULT => "receive buffer fault".into(),
         ERROR_KEY => "invoked the error key".into(),
+        STOPPED => "stopped for good (snapshot --kill)".into(),
         c if c > MEMORY_FAULT_BASE => format!("memory fault, segment fault code {}", c - MEMORY_FAULT_BASE),
         c => format!("trap code {c}"),
     }

@@ -1,11 +1,13 @@
 //! The machinery behind the `gnosis` commands that is worth testing and
 //! reusing on its own: benchmark measurements, crash-injection campaigns,
-//! worlds, the GDB stub, the status view and the supervisor.
+//! worlds, per-domain snapshots, the GDB stub, the status view and the
+//! supervisor.
 
 pub mod bench;
 pub mod crash;
 pub mod gdb;
 pub mod handoff;
+pub mod snapshot;
 pub mod status;
 pub mod supervise;
 pub mod world;

@@ -45,6 +45,10 @@ enum Command {
     Top(cmd::status::TopArgs),
     /// Run a world under a watcher that keeps console connections through crashes.
     Supervise(cmd::supervise::Args),
+    /// Write a domain and the objects that are its own to a directory (or prune old snapshots).
+    Snapshot(cmd::snapshot::Args),
+    /// Bring a snapshot back into a world, where the domain continues.
+    Resume(cmd::snapshot::ResumeArgs),
 }
 
 fn main() -> ExitCode {
@@ -68,6 +72,8 @@ fn main() -> ExitCode {
         Command::Status(args) => cmd::status::run(args),
         Command::Top(args) => cmd::status::top(args),
         Command::Supervise(args) => cmd::supervise::run(args),
+        Command::Snapshot(args) => cmd::snapshot::run(args),
+        Command::Resume(args) => cmd::snapshot::resume(args),
     };
     match result {
         Ok(code) => code,

@@ -27,8 +27,6 @@ pub type MigrationQueue = Arc<Mutex<VecDeque<(u64, u64)>>>;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
-    ForgetPrimary,
-    ForgetSecondary,
     Copy,
     Sync,
     Primary,
@@ -41,6 +39,9 @@ pub struct MigrationJob {
     header: CheckpointHeader,
     queue: MigrationQueue,
     phase: Phase,
+    /// The header still offers the previous checkpoint, whose home frames
+    /// the first copy overwrites.
+    forget: bool,
 }
 
 impl MigrationJob {
@@ -48,22 +49,27 @@ impl MigrationJob {
     /// header is `header`.
     pub fn new(layout: Layout, header: CheckpointHeader, queue: MigrationQueue) -> MigrationJob {
         assert_eq!(header.state, CheckpointState::Committed, "MIGRATE001 migrating a migrated checkpoint");
-        let phase = if header.previous.is_some() { Phase::ForgetPrimary } else { Phase::Copy };
-        MigrationJob { layout, header: CheckpointHeader { previous: None, ..header }, queue, phase }
+        let forget = header.previous.is_some();
+        MigrationJob {
+            layout,
+            header: CheckpointHeader { previous: None, ..header },
+            queue,
+            phase: Phase::Copy,
+            forget,
+        }
     }
 
     /// One step; the generation when done.
     pub fn step(&mut self, storage: &dyn Storage) -> Result<Option<u64>, StorageError> {
         match self.phase {
-            Phase::ForgetPrimary => {
-                disk_image::write_header_slot(storage, &self.layout, &self.header, 0)?;
-                self.phase = Phase::ForgetSecondary;
-            }
-            Phase::ForgetSecondary => {
-                disk_image::write_header_slot(storage, &self.layout, &self.header, 1)?;
-                self.phase = Phase::Copy;
-            }
             Phase::Copy => {
+                // Within the first step, so that the steps (which domains
+                // can observe through the migrate key) are the same whether
+                // or not a restart found the previous checkpoint forgotten.
+                if self.forget {
+                    disk_image::write_header(storage, &self.layout, &self.header)?;
+                    self.forget = false;
+                }
                 let batch: Vec<(u64, u64)> = {
                     let mut q = self.queue.lock();
                     let n = q.len().min(FRAMES_PER_STEP);

@@ -212,6 +212,16 @@ pub fn is_gate(store: &Store, key: Key) -> bool {
         && crate::domain::nodes(store, key.cda()).is_some()
 }
 
+/// The domain a front-end key leads to: `key` is a segment key to a red
+/// node whose invocations go to a gate in its keeper slot (a space bank
+/// key is one: the bank made the node, and only the bank understands it).
+pub fn front_end_domain(store: &Store, key: Key) -> Option<Cda> {
+    if key.kind() != KeyType::Segment {
+        return None;
+    }
+    segment::keeper(store, key).filter(|k| is_gate(store, *k)).map(Key::cda)
+}
+
 /// Performs an invocation of `key` (already validated) by `invoker`.
 pub(crate) fn perform(
     k: &mut Kernel,

@@ -17,7 +17,7 @@ use crate::object::{self, node};
 use crate::store::Store;
 
 /// The keeper a segment key's invocation goes to, if any.
-fn keeper(store: &Store, key: Key) -> Option<Key> {
+pub(super) fn keeper(store: &Store, key: Key) -> Option<Key> {
     if key.lss() != 0 || key.memory_flags().contains(MemoryFlags::NO_CALL) {
         return None;
     }
@@ -31,7 +31,7 @@ fn keeper(store: &Store, key: Key) -> Option<Key> {
 
 /// Whether invoking `key` is forwarded to a segment keeper.
 pub(super) fn forwards(store: &Store, key: Key) -> bool {
-    keeper(store, key).is_some_and(|k| super::is_gate(store, k))
+    super::front_end_domain(store, key).is_some()
 }
 
 /// Forwards the invocation of `key` to its segment keeper.

@@ -1,7 +1,8 @@
 //! The control socket of a running instance (`IMAGE.ctl`, a Unix socket):
-//! `gnosis checkpoint`, `gnosis ps` and `gnosis install` ask the running
-//! world through it. One request per connection: a line in; the answer
-//! (one or more lines) out, until the server closes the connection.
+//! `gnosis checkpoint`, `gnosis ps`, `gnosis install`, `gnosis snapshot`
+//! and `gnosis resume` ask the running world through it. One request per
+//! connection: a line in; the answer (one or more lines) out, until the
+//! server closes the connection.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -58,7 +59,9 @@ fn serve_one(stream: UnixStream, tx: Sender<Request>) {
         return;
     }
     let (answer, answers) = unbounded();
-    if tx.send(Request { line: line.trim().to_string(), answer }).is_err() {
+    // Only the line ending goes: trailing fields may be empty.
+    let line = line.trim_end_matches(['\r', '\n']).to_string();
+    if tx.send(Request { line, answer }).is_err() {
         return;
     }
     if let Ok(reply) = answers.recv() {
@@ -73,7 +76,9 @@ pub fn remove(image: &Path) {
 }
 
 /// Answers one request on the kernel's thread. Requests: `checkpoint`;
-/// `ps`; `status` (JSON); `install<TAB>ELF path<TAB>name<TAB>key,key,…`.
+/// `ps`; `status` (JSON); `install<TAB>ELF path<TAB>name<TAB>key,key,…`;
+/// `snapshot<TAB>domain<TAB>out dir<TAB>kill|keep`;
+/// `resume<TAB>dir<TAB>name<TAB>import=key,…`.
 pub fn handle(k: &mut Kernel, image: &Path, request: Request) -> anyhow::Result<()> {
     let fields: Vec<&str> = request.line.split('\t').collect();
     let reply = match fields.as_slice() {
@@ -84,7 +89,12 @@ pub fn handle(k: &mut Kernel, image: &Path, request: Request) -> anyhow::Result<
             Ok(root) => format!("installed {name} (domain root node {})", root.number()),
             Err(e) => format!("error: {e:#}"),
         },
-        _ => format!("error: unknown request '{}' (known: checkpoint, ps, status, install)", request.line),
+        ["snapshot", id, out, kill] => super::snapshot::serve_snapshot(k, image, id, out, kill),
+        ["resume", dir, name, maps] => super::snapshot::serve_resume(k, dir, name, maps),
+        _ => format!(
+            "error: unknown request '{}' (known: checkpoint, ps, status, install, snapshot, resume)",
+            request.line
+        ),
     };
     let _ = request.answer.send(reply);
     Ok(())

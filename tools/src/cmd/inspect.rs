@@ -130,8 +130,12 @@ fn print_summary(args: &Args, loaded: &LoadedImage) {
 }
 
 fn describe_header(h: &CheckpointHeader) -> String {
+    let kept = match h.previous {
+        Some(p) => format!("; keeps generation {} restartable", p.generation),
+        None => String::new(),
+    };
     format!(
-        "generation {} ({:?}), system time {:.3} s, written at Unix time {:.3} s",
+        "generation {} ({:?}), system time {:.3} s, written at Unix time {:.3} s{kept}",
         h.generation,
         h.state,
         h.checkpoint_time_ns as f64 / 1e9,

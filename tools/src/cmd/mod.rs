@@ -11,6 +11,7 @@ pub mod inspect;
 pub mod install;
 pub mod ps;
 pub mod run;
+pub mod snapshot;
 pub mod status;
 pub mod supervise;
 

@@ -4,15 +4,19 @@
 //! keys the user names, in key registers 1, 2, … in order, and started on
 //! the user meter. It is then part of the persistent world like any other
 //! domain.
+//!
+//! [`Purchase`] and [`Grant`] are shared with `gnosis resume`
+//! (`snapshot::restore`), which brings a domain into a world the same way.
 
 use std::str::FromStr;
 
 use kernel::builder::{Builder, DomainSpec};
 use kernel::domain::RunState;
 use kernel::inspect;
-use kernel::kernel::Kernel;
+use kernel::kernel::{Kernel, KernelError};
 use kernel::key::{Cda, Key, MiscKind};
-use kernel::operator::Operator;
+use kernel::operator::{HostError, Operator};
+use kernel::store::Store;
 
 use super::big_bang::operator_keys;
 
@@ -22,6 +26,32 @@ const BANK_CREATE_BANK: u32 = 67;
 const BANK_DESTROY: u32 = 64;
 /// BWAIT objects the primordial world uses (the checkpoint driver's and the counter's).
 const BWAITS_IN_USE: u32 = 2;
+
+/// Why a world cannot take a new domain as asked.
+#[derive(Debug, thiserror::Error)]
+pub enum InstallError {
+    /// The name is empty, too long or not ASCII.
+    #[error("a domain name is 1 to 11 ASCII characters ('{0}' is not)")]
+    BadName(String),
+    /// Another domain has the name.
+    #[error("a domain called {0} already exists; choose another --name")]
+    NameTaken(String),
+    /// The image was not made by `gnosis format` (no operator, no bank).
+    #[error("this image has no operator domain: make worlds with `gnosis format`")]
+    NoOperator,
+    /// A `start:NAME` names no domain.
+    #[error("start:{0}: there is no domain called {0}")]
+    NoDomain(String),
+    /// The prime bank refused a sub-bank.
+    #[error("the prime bank could not make a sub-bank (rc {0})")]
+    NoBank(u32),
+    /// Calling the bank through the operator failed.
+    #[error(transparent)]
+    Host(#[from] HostError),
+    /// The kernel failed.
+    #[error(transparent)]
+    Kernel(#[from] KernelError),
+}
 
 /// A key to give an installed program.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -78,75 +108,151 @@ impl FromStr for Grant {
     }
 }
 
+/// Checks that a new domain may be called `name` in the world in `store`.
+pub fn check_name(store: &Store, name: &str) -> Result<(), InstallError> {
+    if name.is_empty() || name.len() > 11 || !name.is_ascii() {
+        return Err(InstallError::BadName(name.into()));
+    }
+    if inspect::domains(store).iter().any(|d| d.name == name) {
+        return Err(InstallError::NameTaken(name.into()));
+    }
+    Ok(())
+}
+
+/// Checks that the world in `store` can take new domains: it has an
+/// operator (hence a prime bank, a console and a user meter).
+pub fn check_world(store: &Store) -> Result<(), InstallError> {
+    match inspect::domain_named(store, kernel::operator::NAME) {
+        Some(_) => Ok(()),
+        None => Err(InstallError::NoOperator),
+    }
+}
+
+/// Checks that the world in `store` can give `grant`: a `start:NAME` names
+/// exactly one domain.
+pub fn check_grant(store: &Store, grant: &Grant) -> Result<(), InstallError> {
+    match grant {
+        Grant::Start(name) => start_target(store, name).map(|_| ()),
+        _ => Ok(()),
+    }
+}
+
+fn start_target(store: &Store, name: &str) -> Result<Cda, InstallError> {
+    inspect::domain_named(store, name).ok_or_else(|| InstallError::NoDomain(name.into()))
+}
+
+/// A new sub-bank of the prime bank, held in the operator's scratch key
+/// register, that a new domain's objects are bought from: destroying it
+/// ([`Purchase::abandon`]) gives every one of them back.
+pub struct Purchase {
+    operator: Operator,
+    bank: Key,
+}
+
+impl Purchase {
+    /// Asks the prime bank for the sub-bank.
+    fn open(k: &mut Kernel) -> Result<Purchase, InstallError> {
+        let operator = Operator::find(k).ok_or(InstallError::NoOperator)?;
+        let reply = operator.call(k, operator_keys::BANK, BANK_CREATE_BANK, &[], &[])?;
+        if reply.code != 0 {
+            return Err(InstallError::NoBank(reply.code));
+        }
+        let bank = reply.keys[0];
+        operator.set_key(k, operator_keys::SCRATCH_BANK, bank)?;
+        Ok(Purchase { operator, bank })
+    }
+
+    /// A builder that buys from the sub-bank.
+    pub fn builder<'k>(&self, k: &'k mut Kernel) -> Builder<'k> {
+        Builder::with_bank(k, self.operator, operator_keys::SCRATCH_BANK)
+    }
+
+    /// The user meter, which installed programs run on.
+    pub fn user_meter(&self, k: &mut Kernel) -> Result<Key, InstallError> {
+        Ok(self.operator.key(k, operator_keys::USER_METER)?)
+    }
+
+    /// The key `grant` names (`bank` is the sub-bank).
+    pub fn grant(&self, k: &mut Kernel, grant: &Grant) -> Result<Key, InstallError> {
+        Ok(match grant {
+            Grant::Console => self.operator.key(k, operator_keys::CONSOLE)?,
+            Grant::Bank => self.bank,
+            Grant::Timer => Key::misc(MiscKind::SystemTimer),
+            Grant::Checkpoint => Key::misc(MiscKind::Checkpoint),
+            Grant::Bwait(n) => Key::misc_indexed(MiscKind::Bwait, *n),
+            Grant::Start(name) => {
+                let root = start_target(k.store(), name)?;
+                Builder::new(k).start_key(root, 0)
+            }
+        })
+    }
+
+    /// Buys a domain: opens a purchase, runs `build` with it, and closes it;
+    /// if `build` fails, everything bought is given back.
+    pub fn make<T, E: From<InstallError>>(
+        k: &mut Kernel,
+        build: impl FnOnce(&mut Kernel, &Purchase) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let purchase = Purchase::open(k)?;
+        match build(k, &purchase) {
+            Ok(made) => {
+                purchase.close(k)?;
+                Ok(made)
+            }
+            Err(e) => {
+                purchase.abandon(k);
+                Err(e)
+            }
+        }
+    }
+
+    /// Ends a purchase that built its domain: the operator lets go of the
+    /// sub-bank and of the keys the purchases handed it, so what was bought
+    /// is reachable only from the new domain (`gnosis snapshot` would take
+    /// anything the operator holds as shared with the rest of the world).
+    fn close(self, k: &mut Kernel) -> Result<(), InstallError> {
+        self.operator.forget_received(k)?;
+        self.operator.set_key(k, operator_keys::SCRATCH_BANK, Key::NULL)?;
+        Ok(())
+    }
+
+    /// Gives the space back: destroying the sub-bank destroys what was
+    /// bought from it. Best effort, on the way out of a failure.
+    fn abandon(self, k: &mut Kernel) {
+        let _ = self.operator.call(k, operator_keys::SCRATCH_BANK, BANK_DESTROY, &[], &[]);
+        let _ = self.close(k);
+    }
+}
+
 /// Builds and starts the program; returns its root.
 pub fn install(k: &mut Kernel, elf: &[u8], name: &str, grants: &[Grant]) -> anyhow::Result<Cda> {
-    anyhow::ensure!(
-        !name.is_empty() && name.len() <= 11 && name.is_ascii(),
-        "a domain name is 1 to 11 ASCII characters ('{name}' is not)"
-    );
+    check_name(k.store(), name)?;
     anyhow::ensure!(
         grants.len() <= 15,
         "a domain has 15 key registers; {} keys were asked for",
         grants.len()
     );
-    anyhow::ensure!(
-        inspect::domains(k.store()).iter().all(|d| d.name != name),
-        "a domain called {name} already exists; choose another --name"
-    );
     let program = kernel::elf::parse(elf)?;
-    let mut starts = Vec::new();
+    check_world(k.store())?;
     for grant in grants {
-        if let Grant::Start(target) = grant {
-            let root = inspect::domain_named(k.store(), target)
-                .ok_or_else(|| anyhow::anyhow!("start:{target}: there is no domain called {target}"))?;
-            starts.push(root);
-        }
+        check_grant(k.store(), grant)?;
     }
-    let operator = Operator::find(k).ok_or_else(|| {
-        anyhow::anyhow!("this image has no operator domain: make worlds with `gnosis format`")
-    })?;
-    let reply = operator.call(k, operator_keys::BANK, BANK_CREATE_BANK, &[], &[])?;
-    anyhow::ensure!(reply.code == 0, "the prime bank could not make a sub-bank (rc {})", reply.code);
-    let bank = reply.keys[0];
-    operator.set_key(k, operator_keys::SCRATCH_BANK, bank)?;
-    let console = operator.key(k, operator_keys::CONSOLE)?;
-    let meter = operator.key(k, operator_keys::USER_METER)?;
-    let keys: Vec<(usize, Key)> = {
-        let mut starts = starts.into_iter();
-        let b = Builder::new(k);
-        grants
-            .iter()
-            .enumerate()
-            .map(|(i, grant)| {
-                let key = match grant {
-                    Grant::Console => console,
-                    Grant::Bank => bank,
-                    Grant::Timer => Key::misc(MiscKind::SystemTimer),
-                    Grant::Checkpoint => Key::misc(MiscKind::Checkpoint),
-                    Grant::Bwait(n) => Key::misc_indexed(MiscKind::Bwait, *n),
-                    Grant::Start(_) => b.start_key(starts.next().expect("resolved above"), 0),
-                };
-                (i + 1, key)
-            })
-            .collect()
-    };
-    let built = build(k, operator, &program, name, keys, meter);
-    if built.is_err() {
-        // Give the space back: destroying the sub-bank destroys what was bought.
-        let _ = operator.call(k, operator_keys::SCRATCH_BANK, BANK_DESTROY, &[], &[]);
-    }
-    built
+    Purchase::make(k, |k, purchase| build(k, purchase, &program, name, grants))
 }
 
 fn build(
     k: &mut Kernel,
-    operator: Operator,
+    purchase: &Purchase,
     program: &kernel::elf::Program,
     name: &str,
-    keys: Vec<(usize, Key)>,
-    meter: Key,
+    grants: &[Grant],
 ) -> anyhow::Result<Cda> {
-    let mut b = Builder::with_bank(k, operator, operator_keys::SCRATCH_BANK);
+    let mut keys = Vec::with_capacity(grants.len());
+    for (i, grant) in grants.iter().enumerate() {
+        keys.push((i + 1, purchase.grant(k, grant)?));
+    }
+    let meter = purchase.user_meter(k)?;
+    let mut b = purchase.builder(k);
     let space = b.address_space()?;
     let (pc, sp) = kernel::elf::load(&mut b, space, program)?;
     let spec = DomainSpec {
