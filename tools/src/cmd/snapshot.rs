@@ -1,7 +1,7 @@
 //! `gnosis snapshot IMAGE --domain ID [--out DIR] [--kill]`, `gnosis
 //! snapshot prune DIR --older-than AGE` and `gnosis resume IMAGE DIR
 //! [--name NAME] [--map IMPORT=GRANT]…` (`tools::snapshot`, design.md
-//! §21). With the image running, the running instance does the work
+//! §22). With the image running, the running instance does the work
 //! (through its control socket); otherwise the image is restarted, as
 //! `gnosis install` does. A resume reads and checks the whole snapshot,
 //! and plans it against the image opened read-only, before the image is

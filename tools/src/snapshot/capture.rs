@@ -1,6 +1,6 @@
 //! Taking a snapshot of one domain: the boundary between what is the
 //! domain's and what it shares with the rest of the world, and the
-//! translation of every key into the snapshot's terms (design.md §21).
+//! translation of every key into the snapshot's terms (design.md §22).
 //!
 //! The boundary: *shared* is everything reachable through object keys
 //! from every other domain's root, the kernel node and the journal page,

@@ -1,4 +1,4 @@
-//! The snapshot directory (design.md §21): what `gnosis snapshot` writes
+//! The snapshot directory (design.md §22): what `gnosis snapshot` writes
 //! and `gnosis resume` reads.
 //!
 //! | file | holds |

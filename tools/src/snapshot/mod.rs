@@ -1,4 +1,4 @@
-//! Per-domain snapshots (`gnosis snapshot`, `gnosis resume`, design.md §21),
+//! Per-domain snapshots (`gnosis snapshot`, `gnosis resume`, design.md §22),
 //! after Solaris `chkpnt`/`resume`: one domain and the objects that are
 //! its own, written to a directory, and brought back into the same or
 //! another world later, where it continues from the snapshot's state.

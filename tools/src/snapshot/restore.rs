@@ -1,4 +1,4 @@
-//! Resuming a snapshot in a world (design.md §21): [`plan`] checks
+//! Resuming a snapshot in a world (design.md §22): [`plan`] checks
 //! everything that depends on the world (the name, every `--map`, the
 //! operator) and decides what each import becomes, without changing
 //! anything; [`resume`] then buys a fresh object for every object of the
