@@ -275,6 +275,22 @@ fn damaged_and_foreign_snapshots_are_refused_and_change_nothing() {
 }
 
 #[test]
+fn kill_refuses_the_system_domains_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = world_in(dir.path());
+    let unchanged = hash(&image);
+    for system in tools::snapshot::SYSTEM_DOMAINS {
+        let out = dir.path().join(system);
+        let o = gnosis(&["snapshot", s(&image), "--domain", system, "--out", s(&out), "--kill"]);
+        let said = text(&o);
+        assert!(!o.status.success(), "{system} was killed: {said}");
+        assert!(said.contains("system domains") && said.contains("without --kill"), "{said}");
+        assert!(!out.exists(), "no snapshot of {system} was written");
+    }
+    assert_eq!(hash(&image), unchanged, "the image is unchanged");
+}
+
+#[test]
 fn prune_removes_only_the_snapshots_older_than_the_age() {
     let dir = tempfile::tempdir().unwrap();
     let image = ticker_world(&dir.path().join("w"));

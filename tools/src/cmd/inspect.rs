@@ -10,7 +10,7 @@ use disk_image::{CheckpointHeader, FRAME_BYTES, FRAME_SIZE, Layout, Region};
 use kernel::inspect::{self, NodeDump};
 use kernel::key::Cda;
 use kernel::object;
-use kernel::restart::{self, LoadedImage};
+use kernel::restart::LoadedImage;
 use tools::status::HistoryEntry;
 
 use super::{human_bytes, parse_number};
@@ -36,8 +36,7 @@ pub struct Args {
 
 /// Prints the summary, or the object asked for.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let (storage, bytes) = super::open_read_only(&args.image)?;
-    let loaded = restart::load(storage, bytes)?;
+    let loaded = super::load_read_only(&args.image)?;
     if let Some(n) = args.node {
         let cda = checked(&loaded, Cda::node(n))?;
         print_node(&inspect::dump_node(&loaded, cda));

@@ -31,6 +31,13 @@ pub fn open_read_only(path: &Path) -> anyhow::Result<(Arc<dyn Storage>, u64)> {
     Ok((Arc::new(storage), bytes))
 }
 
+/// Loads the newest checkpoint of the image at `path`, read-only.
+pub fn load_read_only(path: &Path) -> anyhow::Result<kernel::restart::LoadedImage> {
+    let (storage, bytes) = open_read_only(path)?;
+    kernel::restart::load(storage, bytes)
+        .with_context(|| format!("cannot load the newest checkpoint of {}", path.display()))
+}
+
 /// `image`, or the default world's image.
 pub fn image_or_default(image: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     match image {

@@ -6,8 +6,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use kernel::inspect;
 use kernel::inspect::DomainSummary;
-use kernel::{inspect, restart};
 
 use super::control;
 
@@ -28,8 +28,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         print!("{}", control::ask(&image, "ps")?);
         return Ok(ExitCode::SUCCESS);
     }
-    let (storage, bytes) = super::open_read_only(&image)?;
-    let loaded = restart::load(storage, bytes)?;
+    let loaded = super::load_read_only(&image)?;
     print!("{}", table(&inspect::domains(&loaded.store)));
     Ok(ExitCode::SUCCESS)
 }

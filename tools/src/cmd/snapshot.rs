@@ -11,9 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::Context;
 use kernel::kernel::{Background, Kernel};
-use kernel::restart;
 use tools::snapshot::format::Resumption;
 use tools::snapshot::restore::{self, Plan};
 use tools::snapshot::{self, Snapshot, Taken, prune};
@@ -91,6 +89,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let kill = if args.kill { "kill" } else { "keep" };
         return Ok(answered(&control::ask(&image, &format!("snapshot\t{id}\t{out}\t{kill}"))?));
     }
+    {
+        // Refusals come with the image opened read-only: they change nothing.
+        let loaded = super::load_read_only(&image)?;
+        snapshot::admissible(&loaded.store, &id, args.kill)?;
+    }
     let mut k = tools::world::boot(&image, Background::Inline)?;
     let taken = snapshot::take(&mut k, &image, &id, args.out.as_deref(), args.kill)?;
     k.finish_background()?;
@@ -111,9 +114,7 @@ pub fn resume(args: ResumeArgs) -> anyhow::Result<ExitCode> {
     {
         // Everything that depends on the image is checked with it opened
         // read-only: a plan that fails here leaves it exactly as it was.
-        let (storage, bytes) = super::open_read_only(&args.image)?;
-        let loaded = restart::load(storage, bytes)
-            .with_context(|| format!("cannot load the newest checkpoint of {}", args.image.display()))?;
+        let loaded = super::load_read_only(&args.image)?;
         restore::plan(&loaded.store, &snapshot, args.name.as_deref(), &args.maps)?;
     }
     let mut k = tools::world::boot(&args.image, Background::Inline)?;

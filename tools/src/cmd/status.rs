@@ -8,7 +8,6 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use kernel::restart;
 use ratatui::crossterm::event::{self, Event, KeyCode};
 use tools::status::{Status, view};
 
@@ -29,10 +28,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let image = super::image_or_default(args.image)?;
     let status = match control::is_running(&image) {
         true => ask(&image)?,
-        false => {
-            let (storage, bytes) = super::open_read_only(&image)?;
-            Status::of_image(&restart::load(storage, bytes)?, &image)
-        }
+        false => Status::of_image(&super::load_read_only(&image)?, &image),
     };
     match args.json {
         true => println!("{}", serde_json::to_string_pretty(&status)?),

@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use kernel::restart;
 use tools::supervise::{self, Event, Settings};
 use tools::world::Listener;
 
@@ -41,8 +40,7 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let image = super::run::image_or_new_world(args.image, args.size)?;
     // A world that cannot boot now would only crash in a loop: say why at once.
-    let (storage, bytes) = super::open_read_only(&image)?;
-    restart::load(storage, bytes).with_context(|| format!("{} cannot be restarted", image.display()))?;
+    super::load_read_only(&image).with_context(|| format!("{} cannot be restarted", image.display()))?;
     let listener = Listener::bind(&args.listen)?;
     let settings = Settings {
         image: image.clone(),

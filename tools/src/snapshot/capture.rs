@@ -49,6 +49,11 @@ pub fn find_domain(store: &Store, id: &str) -> Result<Cda, SnapshotError> {
     }
 }
 
+/// Whether the domain rooted at `root` was stopped for good by `--kill`.
+pub fn stopped(store: &Store, root: Cda) -> bool {
+    node::slots(store, root)[domain::SLOT_TRAP_CODE].data_value() == u64::from(kernel::trap::STOPPED)
+}
+
 /// Captures the domain rooted at `root` of the world in `k` (whose caches
 /// must have been written back), taken from `image`.
 pub fn capture(k: &Kernel, root: Cda, image: &Path) -> Result<Snapshot, SnapshotError> {
@@ -58,9 +63,6 @@ pub fn capture(k: &Kernel, root: Cda, image: &Path) -> Result<Snapshot, Snapshot
     let names: HashMap<Cda, String> = inspect::domains(store).into_iter().map(|d| (d.root, d.name)).collect();
     let name = names.get(&root).cloned().unwrap_or_default();
     let root_slots = node::slots(store, root);
-    if root_slots[domain::SLOT_TRAP_CODE].data_value() == u64::from(kernel::trap::STOPPED) {
-        return Err(SnapshotError::Stopped(name));
-    }
 
     let others: Vec<Cda> = names.keys().copied().filter(|&r| r != root).collect();
     // The holder of the range keys (the space bank) can make a key to any

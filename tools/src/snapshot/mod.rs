@@ -27,6 +27,7 @@ use std::path::{Path, PathBuf};
 
 use kernel::kernel::{Kernel, KernelError};
 use kernel::key::Cda;
+use kernel::store::Store;
 
 pub use format::{Manifest, Snapshot};
 
@@ -109,6 +110,13 @@ pub enum SnapshotError {
     /// The domain was stopped by an earlier `snapshot --kill`.
     #[error("domain {0} was stopped for good by `gnosis snapshot --kill`: resume the snapshot taken then")]
     Stopped(String),
+    /// `--kill` of a domain the world cannot do without.
+    #[error(
+        "{0} is one of the world's system domains ({list}): stopping it would leave the world \
+         without it; snapshot it without --kill",
+        list = SYSTEM_DOMAINS.join(", ")
+    )]
+    SystemDomain(String),
     /// A `--map` names an import the snapshot does not have.
     #[error(
         "--map {index}=…: the snapshot has {count} imports (numbered from 0, listed by `gnosis snapshot`)"
@@ -135,6 +143,27 @@ impl SnapshotError {
     pub fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> SnapshotError + 'a {
         move |source| SnapshotError::Io { action, path: path.to_path_buf(), source }
     }
+}
+
+/// The domains of the primordial world that the rest of it relies on:
+/// `--kill` refuses them (a snapshot of one is still allowed).
+pub const SYSTEM_DOMAINS: [&str; 5] = ["bank", "console", "ckptdvr", "migrator", kernel::operator::NAME];
+
+/// The root of the domain `id` (a name or a root node number), if a
+/// snapshot of it (with `kill`, and stopping it) may be taken: not of a
+/// domain an earlier `--kill` stopped, and no `--kill` of a system domain.
+/// Reads only, so a refusal can come before an image is opened for writing.
+pub fn admissible(store: &Store, id: &str, kill: bool) -> Result<Cda, SnapshotError> {
+    let root = capture::find_domain(store, id)?;
+    let name = kernel::inspect::domains(store).into_iter().find(|d| d.root == root).map(|d| d.name);
+    let name = name.unwrap_or_default();
+    if capture::stopped(store, root) {
+        return Err(SnapshotError::Stopped(name));
+    }
+    if kill && SYSTEM_DOMAINS.contains(&name.as_str()) {
+        return Err(SnapshotError::SystemDomain(name));
+    }
+    Ok(root)
 }
 
 /// What [`take`] did.
@@ -166,11 +195,12 @@ pub fn take(
     // on the working directory of whoever took it (a running instance).
     let image = &std::path::absolute(image).map_err(SnapshotError::io("resolve", image))?;
     k.write_back_caches()?;
-    let root = capture::find_domain(k.store(), id)?;
+    let root = admissible(k.store(), id, kill)?;
     let snapshot = capture::capture(k, root, image)?;
+    let name = &snapshot.manifest.domain.name;
     let dir = match out {
         Some(dir) => dir.to_path_buf(),
-        None => default_dir(image, &snapshot.manifest.domain.name, snapshot.manifest.created_unix_ns),
+        None => default_dir(image, name, snapshot.manifest.created_unix_ns),
     };
     snapshot.write(&dir)?;
     let stopped = if kill {
