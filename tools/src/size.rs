@@ -1,15 +1,21 @@
-//! Parsing sizes like `256MiB`, `1GiB`, `4G` or `65536`.
+//! Parsing sizes like `256MiB`, `1GiB`, `4G` or `65536`, and numbers with units.
+
+/// Splits `text` into its leading decimal number and the unit after it
+/// (both trimmed); `None` without a number.
+pub fn number_and_unit(text: &str) -> Option<(u64, &str)> {
+    let t = text.trim();
+    let digits_end = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(digits_end);
+    Some((number.parse().ok()?, unit.trim()))
+}
 
 /// Parses a byte size with an optional binary suffix (K, M, G, T, with or
 /// without `iB`/`B`); decimal suffixes are read as binary, as `dd` does not
 /// but users expect for image sizes.
 pub fn parse_size(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    let digits_end = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (number, suffix) = t.split_at(digits_end);
-    let value: u64 =
-        number.parse().map_err(|_| format!("'{text}' is not a size: expected e.g. 256MiB, 1GiB or 65536"))?;
-    let shift = match suffix.trim().to_ascii_lowercase().as_str() {
+    let (value, suffix) = number_and_unit(text)
+        .ok_or_else(|| format!("'{text}' is not a size: expected e.g. 256MiB, 1GiB or 65536"))?;
+    let shift = match suffix.to_ascii_lowercase().as_str() {
         "" | "b" => 0,
         "k" | "kb" | "kib" => 10,
         "m" | "mb" | "mib" => 20,

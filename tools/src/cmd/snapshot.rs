@@ -238,11 +238,8 @@ pub fn parse_map(text: &str) -> Result<(u32, Grant), String> {
 
 /// Parses an age: a number with s, m, h or d, or bare seconds.
 pub fn parse_age(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    let digits_end = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (number, unit) = t.split_at(digits_end);
-    let value: u64 =
-        number.parse().map_err(|_| format!("'{text}' is not an age: expected e.g. 5d, 12h or 30m"))?;
+    let (value, unit) = crate::size::number_and_unit(text)
+        .ok_or_else(|| format!("'{text}' is not an age: expected e.g. 5d, 12h or 30m"))?;
     let seconds = match unit {
         "" | "s" => 1,
         "m" => 60,
