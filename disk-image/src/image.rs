@@ -88,18 +88,13 @@ pub fn write_header(
 pub fn roll_back(storage: &dyn Storage, file_bytes: u64) -> Result<CheckpointHeader, ImageError> {
     let opened = open(storage, file_bytes)?;
     let newest = &opened.header;
-    let no_previous = |why| ImageError::NoPrevious { generation: newest.generation, why };
-    let back = match (newest.state, newest.previous) {
-        (CheckpointState::Migrated, _) => {
-            return Err(no_previous("it has been migrated home over the one before it"));
-        }
-        (CheckpointState::Committed, None) => {
-            return Err(no_previous("its migration has begun overwriting the one before it"));
-        }
-        (CheckpointState::Committed, Some(_)) => {
-            newest.rollback().expect("IMAGE001 a kept previous checkpoint")
-        }
-    };
+    let back = newest.rollback().ok_or_else(|| ImageError::NoPrevious {
+        generation: newest.generation,
+        why: match newest.state {
+            CheckpointState::Migrated => "it has been migrated home over the one before it",
+            CheckpointState::Committed => "its migration has begun overwriting the one before it",
+        },
+    })?;
     let previous = OpenedImage { header: back.clone(), ..opened.clone() };
     previous.load_process_list(storage)?;
     write_header(storage, &opened.layout, &back)?;
