@@ -88,7 +88,7 @@ pub fn write_header(
 pub fn roll_back(storage: &dyn Storage, file_bytes: u64) -> Result<CheckpointHeader, ImageError> {
     let opened = open(storage, file_bytes)?;
     let newest = &opened.header;
-    let back = newest.rollback().ok_or_else(|| ImageError::NoPrevious {
+    let back = newest.rollback().ok_or(ImageError::NoPrevious {
         generation: newest.generation,
         why: match newest.state {
             CheckpointState::Migrated => "it has been migrated home over the one before it",
