@@ -23,6 +23,8 @@ pub const WORDS: [u32; 18] = [
 ];
 /// Where the code goes.
 pub const BASE: u32 = 0x10000;
+/// The instruction slot of the loop's first instruction.
+pub const LOOP_HEAD: usize = 5;
 /// Where the data buffer is (one page).
 pub const BUFFER: u32 = 0x20000;
 /// Instructions executed by [`bytes`] up to (not including) the `ebreak`.

@@ -81,6 +81,9 @@ pub struct Config {
     /// crashing). 0 migrates at once. A snapshot request, or the working
     /// area running low, starts a held migration early.
     pub keep_previous_ns: u64,
+    /// How domains' code is run: translated when hot (the default), or by
+    /// the interpreter alone (`gnosis run --interpret`).
+    pub tier: cpu::Tier,
 }
 
 impl Default for Config {
@@ -90,6 +93,7 @@ impl Default for Config {
             prime_meter: PRIME_METER,
             break_snapshot_sync: false,
             keep_previous_ns: 0,
+            tier: cpu::Tier::default(),
         }
     }
 }
@@ -105,6 +109,8 @@ pub struct Stats {
     pub invocations: u64,
     /// Traps delivered or left pending.
     pub traps: u64,
+    /// Of `instructions`, those run as translated code.
+    pub translated: u64,
 }
 
 /// What one step did.
@@ -264,6 +270,11 @@ impl Kernel {
     /// Kernel settings.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// Runs domains' code with `tier` from the next time slice on.
+    pub fn set_tier(&mut self, tier: cpu::Tier) {
+        self.config.tier = tier;
     }
 
     /// Whether a domain is ready to run.
@@ -554,6 +565,8 @@ impl Kernel {
         let slot = self.domains.slot(root).expect("KERNEL002 prepared domain vanished");
         let mut dib = self.domains.take(slot);
         dib.refresh_tlbs(self.store.location_generation());
+        dib.code_tlb.set_tier(self.config.tier);
+        let translated_before = dib.code_tlb.translated_instructions();
         let mut debugger = self.debug.take();
         let (exit, retired, journal_written) = {
             let mut mem = self.memory_of(root);
@@ -570,6 +583,7 @@ impl Kernel {
         dib.instructions += retired;
         self.meters.charge(&self.store, &chain, retired);
         dib.meter_chain = Some((self.chain_epoch, chain));
+        self.stats.translated += dib.code_tlb.translated_instructions() - translated_before;
         self.domains.put(slot, dib);
         self.clock.charge_instructions(retired);
         self.stats.instructions += retired;

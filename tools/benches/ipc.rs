@@ -1,7 +1,9 @@
 //! `cargo bench -p tools --bench ipc`: CALL + RETURN round trips between
-//! two domains (a client calling a server that answers at once).
+//! two domains (a client calling a server that answers at once), with the
+//! translation tier and with the interpreter alone.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use kernel::cpu::Tier;
 use kernel::kernel::Background;
 
 const ROUNDS: u64 = 100_000;
@@ -15,11 +17,14 @@ fn ipc(c: &mut Criterion) {
     group.throughput(Throughput::Elements(ROUNDS));
     group.sample_size(10);
     tools::bench::programs::ipc_pair(&mut k, prime).unwrap();
-    group.bench_function("call_return", |b| {
-        b.iter_custom(|iterations| {
-            (0..iterations).map(|_| tools::bench::programs::round_trips(&mut k, ROUNDS).unwrap()).sum()
-        })
-    });
+    for (name, tier) in [("call_return", Tier::default()), ("call_return interpreted", Tier::Interpret)] {
+        k.set_tier(tier);
+        group.bench_function(name, |b| {
+            b.iter_custom(|iterations| {
+                (0..iterations).map(|_| tools::bench::programs::round_trips(&mut k, ROUNDS).unwrap()).sum()
+            })
+        });
+    }
     group.finish();
 }
 

@@ -7,6 +7,7 @@
 //! looking at the pc in between, and charges them to the budget at once.
 
 use super::decode::{Op, OpKind, decode};
+use super::jit::Translations;
 
 /// Instructions in a 4 KiB page.
 pub const OPS_PER_PAGE: usize = 1024;
@@ -18,6 +19,8 @@ pub struct DecodedPage {
     pub ops: Box<[Op; OPS_PER_PAGE]>,
     /// Straight-run length from each slot (1..=1024).
     pub run_len: Box<[u16; OPS_PER_PAGE]>,
+    /// Host code made from this page (dropped with it).
+    pub translations: Translations,
 }
 
 impl DecodedPage {
@@ -42,7 +45,7 @@ impl DecodedPage {
             len = if ops[k].kind.ends_block() { 1 } else { len + 1 };
             run_len[k] = len;
         }
-        DecodedPage { ops, run_len }
+        DecodedPage { ops, run_len, translations: Translations::default() }
     }
 }
 

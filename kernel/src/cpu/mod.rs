@@ -1,8 +1,10 @@
 //! The RV32IM interpreter.
 //!
 //! `decode` turns instruction words into ops (pure); `code` caches decoded
-//! pages; `tlb` maps guest pages to host frames; `exec` runs a domain's hart
-//! for a budget of instructions and returns why it stopped. Everything the
+//! pages; `tlb` maps guest pages to host frames; `exec` interprets a
+//! domain's hart for a budget of instructions and returns why it stopped;
+//! `jit` runs hot code as host machine code and the rest through `exec`,
+//! with the same result. Everything the
 //! guest does ends in an [`Exit`]: the budget ran out, an `ecall` (a key
 //! invocation, for the kernel to perform), a [`Trap`], or a memory fault
 //! reported by the [`Mmu`]. Nothing a guest executes can panic the emulator.
@@ -11,12 +13,13 @@ pub mod code;
 pub mod decode;
 pub mod exec;
 pub mod flat;
+pub mod jit;
 pub mod tlb;
 
 use std::rc::Rc;
 
 pub use code::DecodedPage;
-pub use exec::run;
+pub use jit::{Tier, run};
 pub use tlb::{CodeTlb, DataTlb};
 
 /// Registers of one hart. `regs[0]` is always 0; `regs[32]` absorbs writes

@@ -13,18 +13,22 @@
 use std::rc::Rc;
 
 use super::code::DecodedPage;
+use super::jit::Tier;
 
 /// Entries per table (direct-mapped by virtual page number).
 pub const TLB_ENTRIES: usize = 256;
 const INVALID: u32 = u32::MAX;
 
+/// One data TLB entry, laid out for translated code (see `jit`), which
+/// reads `vpage` and `host` directly.
 #[derive(Clone, Copy)]
-struct DataEntry {
-    vpage: u32,
-    host: *mut u8,
+#[repr(C)]
+pub struct RawEntry {
+    pub(crate) vpage: u32,
+    pub(crate) host: *mut u8,
 }
 
-const EMPTY: DataEntry = DataEntry { vpage: INVALID, host: std::ptr::null_mut() };
+const EMPTY: RawEntry = RawEntry { vpage: INVALID, host: std::ptr::null_mut() };
 
 fn index(vpage: u32) -> usize {
     vpage as usize % TLB_ENTRIES
@@ -32,8 +36,8 @@ fn index(vpage: u32) -> usize {
 
 /// Translations for loads and stores.
 pub struct DataTlb {
-    read: Box<[DataEntry; TLB_ENTRIES]>,
-    write: Box<[DataEntry; TLB_ENTRIES]>,
+    read: Box<[RawEntry; TLB_ENTRIES]>,
+    write: Box<[RawEntry; TLB_ENTRIES]>,
 }
 
 impl Default for DataTlb {
@@ -114,9 +118,15 @@ impl DataTlb {
     /// flushed or replaced.
     pub unsafe fn insert(&mut self, vaddr: u32, host: *mut u8, writable: bool) {
         let vpage = vaddr >> 12;
-        let e = DataEntry { vpage, host };
+        let e = RawEntry { vpage, host };
         self.read[index(vpage)] = e;
         self.write[index(vpage)] = if writable { e } else { EMPTY };
+    }
+
+    /// The read and write tables, for translated code: `TLB_ENTRIES`
+    /// entries each, indexed by virtual page number modulo `TLB_ENTRIES`.
+    pub(crate) fn raw_tables(&self) -> (*const RawEntry, *const RawEntry) {
+        (self.read.as_ptr(), self.write.as_ptr())
     }
 
     /// Removes every entry.
@@ -131,18 +141,47 @@ impl DataTlb {
     }
 }
 
-/// Translations for instruction fetch: virtual page → decoded page.
+/// Translations for instruction fetch: virtual page → decoded page; and
+/// how the hart's code is run.
 pub struct CodeTlb {
     entries: Vec<(u32, Option<Rc<DecodedPage>>)>,
+    tier: Tier,
+    /// Instructions retired by translated code since the hart was loaded.
+    translated: u64,
 }
 
 impl Default for CodeTlb {
     fn default() -> Self {
-        CodeTlb { entries: vec![(INVALID, None); TLB_ENTRIES] }
+        CodeTlb::new(Tier::default())
     }
 }
 
 impl CodeTlb {
+    /// An empty code TLB for a hart run with `tier`.
+    pub fn new(tier: Tier) -> CodeTlb {
+        CodeTlb { entries: vec![(INVALID, None); TLB_ENTRIES], tier, translated: 0 }
+    }
+
+    /// How the hart's code is run.
+    pub fn tier(&self) -> Tier {
+        self.tier
+    }
+
+    /// Instructions retired by translated code so far.
+    pub fn translated_instructions(&self) -> u64 {
+        self.translated
+    }
+
+    /// Counts instructions retired by translated code.
+    pub(crate) fn count_translated(&mut self, n: u64) {
+        self.translated += n;
+    }
+
+    /// Changes how the hart's code is run from now on.
+    pub fn set_tier(&mut self, tier: Tier) {
+        self.tier = tier;
+    }
+
     /// The decoded page for the page of `pc`, if cached.
     #[inline(always)]
     pub fn lookup(&self, pc: u32) -> Option<&DecodedPage> {

@@ -9,6 +9,7 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use kernel::cpu::Tier;
 use kernel::kernel::{Background, Kernel};
 
 /// A target a figure should meet.
@@ -221,43 +222,91 @@ fn instructions_per_second(k: &mut Kernel, instructions: u64) -> anyhow::Result<
 }
 
 /// Emulated instructions per second on the compute loop, through the
-/// kernel (a domain whose memory lives in an image); and, when
-/// `qemu-riscv32` is installed, the same loop as a Linux executable under
-/// QEMU's JIT and the ratio of the two, measured in the same run. QEMU's
-/// rate is taken from the difference of two runs of different lengths, so
-/// its start-up does not count.
-pub fn interpreter(dir: &Path, iterations: u32, samples: usize) -> anyhow::Result<Vec<Figure>> {
+/// kernel (a domain whose memory lives in an image), by the interpreter
+/// alone and with the translation tier; and, when `qemu-riscv32` is
+/// installed, the same loop as a Linux executable under QEMU's JIT and the
+/// ratios to it, measured in the same run. QEMU's rate is taken from the
+/// difference of two runs of different lengths, so its process start-up
+/// does not count; ours includes translating the loop, which each sample
+/// does afresh (a new domain, a new code page).
+pub fn compute_loop(dir: &Path, iterations: u32, samples: usize) -> anyhow::Result<Vec<Figure>> {
     let (mut k, path) = setup::fresh(dir, "interp.img", 64 << 20, Background::Inline)?;
     let qemu = qemu_available();
-    let elf = dir.join("loop.elf");
+    let (long, short) = (dir.join("loop.elf"), dir.join("short-loop.elf"));
     if qemu {
-        std::fs::write(&elf, programs::compute_loop_linux(iterations)?)?;
-        // qemu-user loads only executable files.
-        std::fs::set_permissions(&elf, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+        for (elf, n) in [(&long, iterations), (&short, iterations / 10)] {
+            std::fs::write(elf, programs::compute_loop_linux(n)?)?;
+            // qemu-user loads only executable files.
+            std::fs::set_permissions(elf, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+        }
     }
-    let (mut ours, mut theirs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let mut rates: [Vec<f64>; 5] = Default::default();
     for _ in 0..samples {
-        setup::loop_domain(&mut k, iterations)?;
-        let started = Instant::now();
-        let ran = k.run(u64::MAX)?;
-        let rate = ran as f64 / started.elapsed().as_secs_f64() / 1e6;
-        anyhow::ensure!(ran == domains::compute_loop::instructions(iterations), "the loop stopped early");
-        ours.push(rate);
+        let interpreted = loop_rate(&mut k, Tier::Interpret, iterations)?;
+        let translated = loop_rate(&mut k, Tier::default(), iterations)?;
+        rates[0].push(interpreted);
+        rates[1].push(translated);
         if qemu {
-            let qemu_rate = 12.0 * f64::from(iterations) / time_qemu(&elf)? / 1e6;
-            theirs.push(qemu_rate);
-            ratios.push(rate / qemu_rate);
+            let extra = 12.0 * f64::from(iterations - iterations / 10);
+            let qemu_rate = extra / (time_qemu(&long)? - time_qemu(&short)?) / 1e6;
+            rates[2].push(qemu_rate);
+            rates[3].push(interpreted / qemu_rate);
+            rates[4].push(translated / qemu_rate);
         }
     }
     drop(k);
     std::fs::remove_file(path)?;
-    let mut figures =
-        vec![Figure::new("interpreter, compute loop", "M instr/s", ours, Some(Target::AtLeast(1000.0)))];
+    let [interpreted, translated, theirs, interpreted_ratio, translated_ratio] = rates;
+    let mut figures = vec![
+        Figure::new("interpreter, compute loop", "M instr/s", interpreted, Some(Target::AtLeast(1000.0))),
+        Figure::new("translation tier, compute loop", "M instr/s", translated, None),
+        translation_time(samples)?,
+    ];
     if qemu {
         figures.push(Figure::new("qemu-riscv32 (JIT), same loop", "M instr/s", theirs, None));
-        figures.push(Figure::new("interpreter / qemu-riscv32", "ratio", ratios, Some(Target::AtLeast(0.3))));
+        figures.push(Figure::new(
+            "interpreter / qemu-riscv32",
+            "ratio",
+            interpreted_ratio,
+            Some(Target::AtLeast(0.3)),
+        ));
+        figures.push(Figure::new(
+            "translation tier / qemu-riscv32",
+            "ratio",
+            translated_ratio,
+            Some(Target::AtLeast(1.0)),
+        ));
     }
     Ok(figures)
+}
+
+/// Time to translate the compute loop from its head (µs): what the tier
+/// pays once for each hot block start.
+fn translation_time(samples: usize) -> anyhow::Result<Figure> {
+    let mut page = [0u8; 4096];
+    let code = domains::compute_loop::bytes();
+    page[..code.len()].copy_from_slice(&code);
+    let decoded = kernel::cpu::DecodedPage::decode(&page);
+    let mut translator = kernel::cpu::jit::Translator::for_host()
+        .ok_or_else(|| anyhow::anyhow!("cranelift does not support this host"))?;
+    let mut times = Vec::new();
+    for _ in 0..samples {
+        let started = Instant::now();
+        translator.translate(&decoded, domains::compute_loop::BASE, domains::compute_loop::LOOP_HEAD)?;
+        times.push(started.elapsed().as_secs_f64() * 1e6);
+    }
+    Ok(Figure::new("translating the compute loop (one block start)", "µs", times, None))
+}
+
+/// One run of a fresh compute-loop domain with `tier`, M instr/s.
+fn loop_rate(k: &mut Kernel, tier: Tier, iterations: u32) -> anyhow::Result<f64> {
+    k.set_tier(tier);
+    setup::loop_domain(k, iterations)?;
+    let started = Instant::now();
+    let ran = k.run(u64::MAX)?;
+    let rate = ran as f64 / started.elapsed().as_secs_f64() / 1e6;
+    anyhow::ensure!(ran == domains::compute_loop::instructions(iterations), "the loop stopped early");
+    Ok(rate)
 }
 
 /// Whether `qemu-riscv32` can be run.

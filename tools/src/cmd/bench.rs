@@ -34,7 +34,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Ok(())
     };
     println!("{:<64} {:>12} {:>12} {:>12}  target", "figure", "median", "min", "max");
-    for f in bench::interpreter(dir, if args.quick { 10_000_000 } else { 100_000_000 }, samples)? {
+    for f in bench::compute_loop(dir, if args.quick { 10_000_000 } else { 100_000_000 }, samples)? {
         add(Ok(f))?;
     }
     add(bench::ipc_round_trip(dir, if args.quick { 100_000 } else { 1_000_000 }, samples))?;

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use crossbeam::channel::{Receiver, Sender, unbounded};
+use kernel::cpu::Tier;
 use kernel::kernel::{Background, Config, Kernel};
 use tools::gdb::Debuggable;
 
@@ -52,6 +53,10 @@ pub struct Args {
     /// The descriptor of the channel from `gnosis supervise` (set by the supervisor only).
     #[arg(long, hide = true)]
     pub handoff_fd: Option<i32>,
+    /// Run domains' code with the interpreter alone, never translating it
+    /// to host code (for comparing the tiers, or on a host cranelift lacks).
+    #[arg(long)]
+    pub interpret: bool,
     /// Size of the default image when it is made.
     #[arg(long, value_parser = crate::size::parse_size, default_value = "256MiB")]
     pub size: u64,
@@ -88,7 +93,11 @@ pub fn image_or_new_world(image: Option<PathBuf>, size: u64) -> anyhow::Result<P
 /// Runs the world.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let path = image_or_new_world(args.image.clone(), args.size)?;
-    let config = Config { keep_previous_ns: (args.keep_previous.max(0.0) * 1e9) as u64, ..Config::default() };
+    let config = Config {
+        keep_previous_ns: (args.keep_previous.max(0.0) * 1e9) as u64,
+        tier: if args.interpret { Tier::Interpret } else { Tier::default() },
+        ..Config::default()
+    };
     let kernel = tools::world::boot_with(&path, Background::Thread, config)?;
     announce(&kernel, &path);
     let mut world = Debuggable::new(kernel);

@@ -33,6 +33,9 @@ pub struct Status {
     pub system_time_ns: u64,
     /// Instructions executed by this instance since it booted.
     pub instructions: u64,
+    /// Of those, the ones run as translated host code.
+    #[serde(default)]
+    pub translated_instructions: u64,
     /// The newest checkpoint and the work on the next.
     pub checkpoint: Checkpoint,
     /// Every domain.
@@ -156,6 +159,7 @@ impl Status {
             running: true,
             system_time_ns: k.clock().now_ns(),
             instructions: k.stats().instructions,
+            translated_instructions: k.stats().translated,
             checkpoint,
             domains: k.live_domains().iter().map(Domain::from).collect(),
             crash_table: restarts(k.store()),
@@ -173,6 +177,7 @@ impl Status {
             running: false,
             system_time_ns: header.checkpoint_time_ns,
             instructions: 0,
+            translated_instructions: 0,
             checkpoint,
             domains: kernel::inspect::domains(&loaded.store).iter().map(Domain::from).collect(),
             crash_table: restarts(&loaded.store),
@@ -288,6 +293,14 @@ impl Status {
             if self.running { "running" } else { "stopped (figures from its newest checkpoint)" },
             self.system_time_ns as f64 / 1e9
         );
+        if self.running {
+            let _ = writeln!(
+                out,
+                "{} instructions since boot, {:.1}% of them translated",
+                self.instructions,
+                100.0 * self.translated_instructions as f64 / self.instructions.max(1) as f64
+            );
+        }
         for line in self.checkpoint_lines() {
             let _ = writeln!(out, "{line}");
         }
