@@ -267,11 +267,7 @@ impl<'a, 'b> Emitter<'a, 'b> {
         self.b.switch_to_block(self.blocks[&start]);
         let remaining = self.b.use_var(self.remaining);
         let enough = self.b.ins().icmp_imm_s(IntCC::UnsignedGreaterThanOrEqual, remaining, len as i64);
-        let body = self.b.create_block();
-        let pc = self.b.ins().iconst(types::I32, i64::from(self.base + 4 * start as u32));
-        let args = self.exit_args(pc, remaining, 0);
-        self.b.ins().brif(enough, body, &[], self.exit, &args);
-        self.b.switch_to_block(body);
+        self.exit_unless(enough, self.base + 4 * start as u32, 0);
         let left = self.b.ins().iadd_imm_s(remaining, -(len as i64));
         self.b.def_var(self.remaining, left);
         for slot in start..start + len {
@@ -353,27 +349,37 @@ impl<'a, 'b> Emitter<'a, 'b> {
         self.b.ins().jump(self.exit, &args);
     }
 
-    /// The exit arguments for stopping before the op at `at`, unexecuted.
-    fn stop_args(&mut self, at: Position) -> [BlockArg; 3] {
-        let pc = self.constant(at.pc(self.base));
+    /// Returns to the interpreter at `pc`, giving back `unretired`
+    /// instructions charged but not run.
+    fn leave_unretired(&mut self, pc: u32, unretired: i64) {
+        let pc = self.constant(pc);
         let remaining = self.b.use_var(self.remaining);
-        let remaining = self.b.ins().iadd_imm_s(remaining, at.unretired());
-        self.exit_args(pc, remaining, 0)
+        let remaining = self.b.ins().iadd_imm_s(remaining, unretired);
+        let args = self.exit_args(pc, remaining, 0);
+        self.b.ins().jump(self.exit, &args);
     }
 
     /// Returns to the interpreter before the op at `at`.
     fn stop(&mut self, at: Position) {
-        let args = self.stop_args(at);
-        self.b.ins().jump(self.exit, &args);
+        self.leave_unretired(at.pc(self.base), at.unretired());
+    }
+
+    /// Continues in a fresh block if `ok`; else, from a cold block (so the
+    /// exit's arguments are not computed on the hot path), returns to the
+    /// interpreter at `pc`, giving back `unretired` instructions.
+    fn exit_unless(&mut self, ok: Value, pc: u32, unretired: i64) {
+        let (next, stub) = (self.b.create_block(), self.b.create_block());
+        self.b.set_cold_block(stub);
+        self.b.ins().brif(ok, next, &[], stub, &[]);
+        self.b.switch_to_block(stub);
+        self.leave_unretired(pc, unretired);
+        self.b.switch_to_block(next);
     }
 
     /// Continues in a fresh block if `ok`, else returns to the interpreter
     /// before the op at `at`.
     fn continue_if(&mut self, ok: Value, at: Position) {
-        let args = self.stop_args(at);
-        let next = self.b.create_block();
-        self.b.ins().brif(ok, next, &[], self.exit, &args);
-        self.b.switch_to_block(next);
+        self.exit_unless(ok, at.pc(self.base), at.unretired());
     }
 
     fn straight(&mut self, op: Op, at: Position) {
