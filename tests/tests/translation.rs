@@ -84,7 +84,10 @@ fn assemble(program: &[String]) -> Vec<u8> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(1000))]
+    // 1000 cases unless PROPTEST_CASES asks for another number.
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(1000)
+    ))]
 
     #[test]
     fn translated_runs_match_the_interpreter(
