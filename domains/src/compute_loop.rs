@@ -47,6 +47,14 @@ pub fn with_iterations(n: u32) -> Vec<u8> {
     words.iter().flat_map(|w| w.to_le_bytes()).collect()
 }
 
+/// The code page as loaded at [`BASE`]: [`bytes`], then zeros.
+pub fn page() -> [u8; 4096] {
+    let mut page = [0u8; 4096];
+    let code = bytes();
+    page[..code.len()].copy_from_slice(&code);
+    page
+}
+
 /// Instructions executed by [`with_iterations`]`(n)` up to the `ebreak`.
 pub fn instructions(n: u32) -> u64 {
     5 + 12 * u64::from(n)

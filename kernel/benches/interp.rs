@@ -33,10 +33,7 @@ fn flat(c: &mut Criterion) {
 /// Translating the compute loop's page from the loop head: what the
 /// translation tier pays once per hot block start.
 fn translation(c: &mut Criterion) {
-    let mut page = [0u8; 4096];
-    let code = compute_loop::bytes();
-    page[..code.len()].copy_from_slice(&code);
-    let decoded = DecodedPage::decode(&page);
+    let decoded = DecodedPage::decode(&compute_loop::page());
     let mut translator = Translator::for_host().expect("cranelift supports this host");
     c.bench_function("translate compute loop", |b| {
         b.iter(|| translator.translate(&decoded, compute_loop::BASE, compute_loop::LOOP_HEAD).unwrap())

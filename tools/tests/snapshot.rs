@@ -11,58 +11,23 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::*;
 
-/// Prints "ticks: N" four times a second, N rising from 1; N lives in its
-/// memory. Keys: k1 the console, k2 the system timer, k3 BWAIT object 2.
-const TICKER: &str = r#"
-    .include "gnosis.inc"
-    .equ K_CONSOLE, 1
-    .equ K_TIMER, 2
-    .equ K_BWAIT, 3
-    .equ PERIOD_NS, 250000000
-    .equ PREFIX_LEN, 7
-
-    .text
-_start:
-    lw   t0, count
-    addi t0, t0, 1
-    sw   t0, count, t1
-    la   a0, line
-    la   a1, prefix
-    li   a2, PREFIX_LEN
-    call memcpy
-    lw   a0, count
-    la   a1, line + PREFIX_LEN
-    call utoa
-    la   t0, line + PREFIX_LEN
-    add  t0, t0, a0
-    li   t1, '\n'
-    sb   t1, 0(t0)
-    addi s1, a0, PREFIX_LEN + 1
-    la   s0, line
-    KCALL_SEND K_CONSOLE, CONSOLE_WRITE, s0, s1
-    KCALL_STR K_TIMER, TIMER_READ, wake, 0, wake, 8
-    lw   t0, wake
-    lw   t1, wake + 4
-    li   t2, PERIOD_NS
-    add  t3, t0, t2
-    sltu t4, t3, t0
-    add  t1, t1, t4
-    sw   t3, wake, t5
-    sw   t1, wake + 4, t5
-    KCALL_STR K_BWAIT, BWAIT_SET, wake, 8, wake, 0
-    KCALL K_BWAIT, BWAIT_WAIT
-    j    _start
-
-    .rodata
-prefix: .ascii "ticks: "
-    .data
-    .align 2
-count: .word 0
-wake:  .word 0, 0
-line:  .space 32
-
-    .include "runtime.s"
-"#;
+/// The world's counter program (`domains/programs/counter.s`) made to
+/// print "ticks: N" four times a second, so its lines stand apart from the
+/// world's own counter. N lives in its memory. Keys as the counter's: k1
+/// the system timer, k2 a BWAIT object, k3 the console.
+fn ticker_source() -> String {
+    let counter = include_str!("../../domains/programs/counter.s");
+    let mut source = counter.to_string();
+    for (from, to) in [
+        (".equ PERIOD_NS, 1000000000", ".equ PERIOD_NS, 250000000"),
+        (".equ PREFIX_LEN, 9", ".equ PREFIX_LEN, 7"),
+        (r#".ascii "counter: ""#, r#".ascii "ticks: ""#),
+    ] {
+        assert!(source.contains(from), "counter.s no longer has `{from}`");
+        source = source.replace(from, to);
+    }
+    source
+}
 
 /// A new world in the new directory `dir`.
 fn world_in(dir: &Path) -> PathBuf {
@@ -74,7 +39,7 @@ fn world_in(dir: &Path) -> PathBuf {
 fn ticker_world(dir: &Path) -> PathBuf {
     let image = world_in(dir);
     let source = dir.join("ticker.s");
-    std::fs::write(&source, TICKER).unwrap();
+    std::fs::write(&source, ticker_source()).unwrap();
     let elf = dir.join("ticker.elf");
     let include = Path::new(env!("CARGO_MANIFEST_DIR")).join("../domains/include");
     let o = gnosis(&["asm", s(&source), "-I", s(&include), "-o", s(&elf)]);
@@ -86,11 +51,11 @@ fn ticker_world(dir: &Path) -> PathBuf {
         "--name",
         "ticker",
         "--key",
-        "console",
-        "--key",
         "timer",
         "--key",
         "bwait:2",
+        "--key",
+        "console",
     ]);
     assert!(o.status.success(), "{}", text(&o));
     image

@@ -283,10 +283,7 @@ pub fn compute_loop(dir: &Path, iterations: u32, samples: usize) -> anyhow::Resu
 /// Time to translate the compute loop from its head (µs): what the tier
 /// pays once for each hot block start.
 fn translation_time(samples: usize) -> anyhow::Result<Figure> {
-    let mut page = [0u8; 4096];
-    let code = domains::compute_loop::bytes();
-    page[..code.len()].copy_from_slice(&code);
-    let decoded = kernel::cpu::DecodedPage::decode(&page);
+    let decoded = kernel::cpu::DecodedPage::decode(&domains::compute_loop::page());
     let mut translator = kernel::cpu::jit::Translator::for_host()
         .ok_or_else(|| anyhow::anyhow!("cranelift does not support this host"))?;
     let mut times = Vec::new();
