@@ -3,6 +3,10 @@
 //! from the space bank through range keys; the builder is the kernel's own
 //! hand before there is a world (KeyKOS `Base/ckitems.c`).
 //!
+//! Every write makes room first (`Kernel::host_room`): when the working
+//! area runs out, the builder takes a checkpoint and goes on, so anything
+//! it builds, however large, fits.
+//!
 //! Objects are taken from the lowest CDAs not yet allocated, or, in a
 //! world, bought from a space bank through the operator domain
 //! ([`Builder::with_bank`]), so they belong to that bank like any other
@@ -27,6 +31,10 @@ pub struct Builder<'k> {
     next_node: u64,
     bank: Option<(Operator, usize)>,
 }
+
+/// Working-area frames making an object may write (its pot, or the
+/// allocation pot and the page).
+const OBJECT_FRAMES: u64 = 2;
 
 /// Space bank order codes the builder uses (see `domains/programs/bank.s`).
 const BANK_CREATE_NODE: u32 = 0;
@@ -132,6 +140,7 @@ impl<'k> Builder<'k> {
             let cda = if nodes { Cda::node(*cursor) } else { Cda::page(*cursor) };
             *cursor += 1;
             if !object::allocation(self.kernel.store(), cda).allocated {
+                self.kernel.host_room(OBJECT_FRAMES)?;
                 object::create(self.kernel.store_mut(), cda)?;
                 return Ok(cda);
             }
@@ -144,6 +153,7 @@ impl<'k> Builder<'k> {
 
     /// Allocates a specific object (e.g. the prime meter's well-known node).
     pub fn claim(&mut self, cda: Cda) -> Result<Key, KernelError> {
+        self.kernel.host_room(OBJECT_FRAMES)?;
         object::create(self.kernel.store_mut(), cda)?;
         Ok(self.key(if cda.is_node() { KeyType::Node } else { KeyType::Page }, cda, 0))
     }
@@ -155,6 +165,7 @@ impl<'k> Builder<'k> {
 
     /// Stores `key` in a node slot.
     pub fn set(&mut self, node: Cda, slot: usize, key: Key) -> Result<(), KernelError> {
+        self.kernel.host_room(1)?;
         node::set_slot(self.kernel.store_mut(), node, slot, key)?;
         Ok(())
     }
@@ -229,12 +240,15 @@ impl<'k> Builder<'k> {
 
     /// Writes bytes into guest pages (as mapped by `space`) at `vaddr`.
     pub fn write_memory(&mut self, space: Key, vaddr: u32, data: &[u8]) -> Result<(), KernelError> {
+        // Each page the bytes touch may be copied into the working area.
+        self.kernel.host_room(data.len().div_ceil(4096) as u64 + 1)?;
         let mut memory = crate::memory::DomainMemory {
             store: &mut self.kernel.store,
             code: &mut self.kernel.code,
             walked: &mut self.kernel.walked,
             memory: space.with_databyte(ROOT_LSS),
             journal_written: false,
+            claim: crate::store::Claim::Kernel,
         };
         match memory.write(vaddr, data) {
             Ok(()) => Ok(()),

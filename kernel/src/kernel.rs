@@ -1,11 +1,13 @@
 //! The kernel: the store, the caches in front of it, and the scheduler.
 //!
-//! One thread runs domains. [`Kernel::step`] takes the next ready domain,
-//! prepares it (its domain info block), asks its meter chain for a budget,
-//! runs its hart, charges the instructions, and acts on why the hart
-//! stopped: the budget ran out (back of the queue), an `ecall` (the gate in
-//! `invoke`), a trap (its keeper), a memory fault (a segment keeper or its
-//! keeper), or a full working area (a checkpoint first).
+//! One thread runs domains. [`Kernel::step`] does the kernel's own work
+//! (background checkpoint jobs, the replies it owes), takes the next ready
+//! domain, prepares it (its domain info block), asks its meter chain for a
+//! budget, runs its hart, charges the instructions, and acts on why the
+//! hart stopped (`transition`): the budget ran out (back of the queue), an
+//! `ecall` (the gate in `invoke`), a trap (its keeper), a memory fault (a
+//! segment keeper or its keeper), or a full working area (the domain waits
+//! for the next snapshot while the others run on).
 
 use std::collections::VecDeque;
 
@@ -14,7 +16,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::checkpoint::{self, Checkpointer};
 use crate::clock::Clock;
-use crate::cpu::{self, Exit};
+use crate::cpu;
 use crate::device::Console;
 use crate::domain::{self, Dib, DomainCache, RunState};
 use crate::invoke::Wait;
@@ -25,10 +27,10 @@ use crate::meter::{self, MeterCache, Stopped};
 use crate::object::page;
 use crate::object::{self, node};
 use crate::restart::LoadedImage;
-use crate::segment::SegmentFault;
-use crate::store::{Store, StoreError};
+use crate::store::{Claim, Store, StoreError};
+use crate::transition::LOAD_FRAMES;
 use crate::wait::BWAIT_OBJECTS;
-use crate::{invoke, trap};
+use crate::invoke;
 use disk_image::CheckpointState;
 
 /// Instructions a domain runs before others get a turn (KeyKOS: ~10^5).
@@ -52,14 +54,26 @@ pub enum KernelError {
     /// A domain the host asked for objects refused (e.g. the space bank is out of space).
     #[error("{0}")]
     Refused(String),
+    /// The kernel found no room in the working area for work it had
+    /// checked room for: a kernel bug. The kernel stops before anything is
+    /// checkpointed; the image restarts from its last checkpoint.
+    #[error("kernel bug, stopped before checkpointing: {0}; the image is intact at its last checkpoint")]
+    AreaExhausted(String),
+}
+
+impl KernelError {
+    /// The working area ran out where room was checked for (`tag` names where).
+    pub(crate) fn area_exhausted(tag: &str) -> KernelError {
+        KernelError::AreaExhausted(format!("{tag}: working area full where room was reserved"))
+    }
 }
 
 impl From<StoreError> for KernelError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Storage(s) => KernelError::Storage(s),
-            // Callers reserve room before writing; running out is a bug.
-            StoreError::AreaFull => panic!("KERNEL001 working area full where room was reserved"),
+            // Every writer but a domain's own store checks for room first.
+            StoreError::AreaFull => KernelError::area_exhausted("KERNEL001"),
         }
     }
 }
@@ -125,6 +139,9 @@ pub enum StepOutcome {
     },
     /// No domain was ready.
     Idle,
+    /// Every domain that could run waited for room in the working area;
+    /// the kernel waited for the background job that makes it.
+    Waited,
 }
 
 /// The kernel.
@@ -140,6 +157,12 @@ pub struct Kernel {
     pub(crate) stalled: FxHashMap<Cda, Vec<Cda>>,
     /// Domains whose meter chain is exhausted with no keeper to call.
     pub(crate) parked: Vec<Cda>,
+    /// Running domains waiting for room in the working area (`transition::wait_for_room`).
+    pub(crate) room_waiters: Vec<Cda>,
+    /// Since when some domain has waited for room.
+    pub(crate) room_wait_since: Option<std::time::Instant>,
+    /// Working-area frames each domain's stores took in this epoch.
+    pub(crate) frames_taken: FxHashMap<Cda, u64>,
     /// Bumped whenever a meter node or a domain's meter slot changes:
     /// domains' cached meter chains older than it are found afresh.
     chain_epoch: u64,
@@ -148,8 +171,6 @@ pub struct Kernel {
     pub(crate) stats: Stats,
     /// Scratch for the string of the invocation being performed.
     pub(crate) send: Vec<u8>,
-    /// Set when a domain found the working area full.
-    pub(crate) checkpoint_needed: bool,
     /// Replies the kernel owes: what each waits for, its kernel-node slot, the key.
     pub(crate) deferred: Vec<(Wait, usize, Key)>,
     /// Device keys made in this boot carry this stamp; older ones are stale.
@@ -199,6 +220,7 @@ impl Kernel {
             Background::Inline => checkpoint::worker::Background::inline(),
         };
         let restart_stamp = clock.now_ns();
+        check_area_size(loaded.store.layout())?;
         let mut kernel = Kernel {
             store: loaded.store,
             domains: DomainCache::default(),
@@ -208,12 +230,14 @@ impl Kernel {
             ready: loaded.processes.into_iter().collect(),
             stalled: FxHashMap::default(),
             parked: Vec::new(),
+            room_waiters: Vec::new(),
+            room_wait_since: None,
+            frames_taken: FxHashMap::default(),
             chain_epoch: 0,
             clock,
             config,
             stats: Stats::default(),
             send: Vec::with_capacity(invoke::MAX_STRING),
-            checkpoint_needed: false,
             deferred: Vec::new(),
             restart_stamp,
             checkpoints: Checkpointer::new(header.clone(), background),
@@ -237,7 +261,7 @@ impl Kernel {
         // The restart count must survive the next crash (domains such as
         // the checkpoint driver tell restarts apart by it): journal it.
         kernel.journal_page_written()?;
-        kernel.wake_waiters_after_restart()?;
+        kernel.take_waiters_after_restart()?;
         kernel.update_reserve();
         Ok(kernel)
     }
@@ -277,19 +301,15 @@ impl Kernel {
         self.config.tier = tier;
     }
 
-    /// Whether a domain is ready to run.
+    /// Whether a domain is ready to run, or will be once the working area
+    /// has room again.
     pub fn has_ready(&self) -> bool {
-        !self.ready.is_empty()
+        !self.ready.is_empty() || !self.room_waiters.is_empty()
     }
 
     /// Domains ready to run, in order.
     pub fn ready(&self) -> impl Iterator<Item = Cda> + '_ {
         self.ready.iter().copied()
-    }
-
-    /// Whether a domain found the working area full.
-    pub fn checkpoint_needed(&self) -> bool {
-        self.checkpoint_needed
     }
 
     /// Runs one time slice of the next ready domain.
@@ -303,12 +323,11 @@ impl Kernel {
     fn step_within(&mut self, limit: u64) -> Result<StepOutcome, KernelError> {
         self.check_damage()?;
         self.service_checkpoints(false)?;
-        self.service_timers()?;
-        self.service_input()?;
-        if self.checkpoint_needed || self.store.area().available() < self.store.area().region().count / 8 {
-            self.make_room()?;
+        self.service_deferred()?;
+        if self.kernel_room() < self.store.area().region().count / 8 {
+            self.request_checkpoint();
         }
-        let Some(root) = self.ready.pop_front() else { return Ok(StepOutcome::Idle) };
+        let Some(root) = self.ready.pop_front() else { return self.idle_step() };
         if self.passed_over(root) {
             return Ok(StepOutcome::Ran { root, instructions: 0 });
         }
@@ -330,35 +349,33 @@ impl Kernel {
         }))
     }
 
-    /// The working area is low or full: ask for a checkpoint and, if it is
-    /// full, wait (counting the wait) until the snapshot has been taken.
-    fn make_room(&mut self) -> Result<(), KernelError> {
-        self.request_checkpoint();
-        if !self.checkpoint_needed {
-            return Ok(());
+    /// Nothing is ready. If domains wait for room, the kernel waits for
+    /// the background job in progress (or takes the snapshot) that gives
+    /// it: nothing else could run meanwhile.
+    fn idle_step(&mut self) -> Result<StepOutcome, KernelError> {
+        if self.room_waiters.is_empty() {
+            return Ok(StepOutcome::Idle);
         }
-        let waited = std::time::Instant::now();
-        let migrating = self.checkpoints.migrating();
-        while self.checkpoints.pending {
-            self.service_checkpoints(true)?;
-        }
-        if migrating {
-            self.checkpoints.migration_wait_ns += waited.elapsed().as_nanos() as u64;
-            self.checkpoints.stats.migration_wait_ns += waited.elapsed().as_nanos() as u64;
-        }
-        self.checkpoint_needed = false;
-        Ok(())
+        self.service_checkpoints(true)?;
+        Ok(StepOutcome::Waited)
     }
 
-    /// Whether the working area has room for an invocation by `root`; if
-    /// not, `root` will retry it after a checkpoint.
-    pub(crate) fn room_for_invocation(&mut self, root: Cda) -> bool {
-        if self.store.area().available() >= invoke::INVOCATION_FRAMES {
-            return true;
+    /// Makes sure the working area has `frames` for the host's next
+    /// writes (the builder, an install, a snapshot being resumed), taking a
+    /// checkpoint first if it has not: the host never finds the area full.
+    pub fn host_room(&mut self, frames: u64) -> Result<(), KernelError> {
+        if self.kernel_room() >= frames {
+            return Ok(());
         }
-        self.ready.push_front(root);
-        self.checkpoint_needed = true;
-        false
+        self.checkpoint_now()?;
+        if self.kernel_room() < frames {
+            return Err(KernelError::Refused(format!(
+                "the image's checkpoint area is too small: {frames} frames are needed at once, {} are free \
+                 after a checkpoint; make a bigger image",
+                self.kernel_room()
+            )));
+        }
+        Ok(())
     }
 
     /// Restores journalized contents: the journal page's newest record (or
@@ -377,7 +394,7 @@ impl Kernel {
             let same_page = d.page == crate::journal::JOURNAL_PAGE.number()
                 || (alloc.allocated && alloc.id == d.allocation_id);
             if same_page {
-                self.write_page(cda, 0, &data[..])?;
+                self.put_page(cda, 0, &data[..])?;
             }
         }
         Ok(())
@@ -455,49 +472,6 @@ impl Kernel {
         Ok(self.stats.instructions - start)
     }
 
-    /// Makes `root` ready to run (its state must be running).
-    pub fn make_ready(&mut self, root: Cda) {
-        if !self.ready.contains(&root) {
-            self.ready.push_back(root);
-        }
-    }
-
-    /// Stops the domain `root` for good (`gnosis snapshot --kill`): it
-    /// waits with trap code [`trap::STOPPED`], which no keeper is told of;
-    /// every resume key to it becomes obsolete and the replies the kernel
-    /// owes it are withdrawn (their kernel-node slots cleared), so neither
-    /// the scheduler, a restart nor a former callee runs it again. Only a
-    /// holder of its domain key could. Returns false if `root` is not a
-    /// domain.
-    pub fn stop_domain(&mut self, root: Cda) -> Result<bool, KernelError> {
-        let Some(dib) = self.prepare(root)? else { return Ok(false) };
-        dib.state = RunState::Waiting;
-        dib.trap = domain::TrapState { code: trap::STOPPED, pc: dib.hart.pc, detail: 0 };
-        invoke::zap_resume_keys(self, root)?;
-        self.ready.retain(|&r| r != root);
-        self.parked.retain(|&r| r != root);
-        for waiters in self.stalled.values_mut() {
-            waiters.retain(|&r| r != root);
-        }
-        let (owed, kept): (Vec<_>, Vec<_>) =
-            std::mem::take(&mut self.deferred).into_iter().partition(|(_, _, key)| key.cda() == root);
-        self.deferred = kept;
-        for (_, slot, _) in owed {
-            node::set_slot(&mut self.store, crate::wait::KERNEL_NODE, slot, Key::NULL)?;
-        }
-        Ok(true)
-    }
-
-    /// Answers the call a waiting domain is waiting in with return code
-    /// `code` and nothing else (no string, DK(0) for every key), as if the
-    /// key it called had replied: what a restart does for the waits it
-    /// cannot keep, and `gnosis resume` for a call whose answerer stayed
-    /// behind. Nothing happens if `root` is not a waiting domain.
-    pub fn reply_to_waiting(&mut self, root: Cda, code: u32) -> Result<(), KernelError> {
-        let key = Key::resume(crate::key::ResumeKind::Return, root, invoke::call_id(&self.store, root));
-        invoke::reply_through(self, Some(key), invoke::Message::code(code))
-    }
-
     /// `key` if it is current, else DK(0) (`object::validate`); gates and
     /// domain keys to cached domains are checked against the cache.
     pub(crate) fn validate(&self, key: Key) -> Key {
@@ -519,33 +493,10 @@ impl Kernel {
         self.domains.contains(root) || domain::nodes(&self.store, root).is_some()
     }
 
-    /// The cached block of `root`, loading it if needed; `None` if `root`
-    /// is not a well-formed domain.
-    pub(crate) fn prepare(&mut self, root: Cda) -> Result<Option<&mut Dib>, KernelError> {
-        if let Some(slot) = self.domains.slot(root) {
-            return Ok(Some(self.domains.at(slot)));
-        }
-        if !root.is_node()
-            || !object::exists(&self.store, root)
-            || !object::allocation(&self.store, root).allocated
-        {
-            return Ok(None);
-        }
-        let Some(nodes) = domain::nodes(&self.store, root) else { return Ok(None) };
-        self.meters_uninvolve_all(&[nodes.root, nodes.keys, nodes.registers])?;
-        let dib = Box::new(Dib::load(&self.store, nodes));
-        self.domains.insert(&mut self.store, dib)?;
-        Ok(self.domains.get_mut(root))
-    }
-
-    fn meters_uninvolve_all(&mut self, nodes: &[Cda]) -> Result<(), KernelError> {
-        for &n in nodes {
-            self.meters.uninvolve(&mut self.store, n)?;
-        }
-        Ok(())
-    }
-
     fn run_slice(&mut self, root: Cda, limit: u64) -> Result<u64, KernelError> {
+        if !self.room_to_run(root) {
+            return Ok(0);
+        }
         let Some(dib) = self.prepare(root)? else { return Ok(0) };
         if dib.state != RunState::Running {
             return Ok(0);
@@ -562,14 +513,17 @@ impl Kernel {
             Ok(b) => b.min(self.config.time_slice).min(limit),
             Err(stopped) => return self.meter_stopped(root, stopped).map(|_| 0),
         };
+        // The chain's meters may be newly cached: their write-back needs room.
+        self.update_reserve();
         let slot = self.domains.slot(root).expect("KERNEL002 prepared domain vanished");
         let mut dib = self.domains.take(slot);
         dib.refresh_tlbs(self.store.location_generation());
         dib.code_tlb.set_tier(self.config.tier);
         let translated_before = dib.code_tlb.translated_instructions();
         let mut debugger = self.debug.take();
+        let used_before = self.store.area().used();
         let (exit, retired, journal_written) = {
-            let mut mem = self.memory_of(root);
+            let mut mem = self.memory_of(root, Claim::Domain);
             let (exit, retired) = match debugger.as_mut().filter(|d| d.root == root) {
                 Some(d) => d.run(&mut dib.hart, &mut dib.data_tlb, &mut dib.code_tlb, &mut mem, budget),
                 None => cpu::run(&mut dib.hart, &mut dib.data_tlb, &mut dib.code_tlb, &mut mem, budget),
@@ -577,6 +531,10 @@ impl Kernel {
             (exit, retired, mem.journal_written)
         };
         self.debug = debugger;
+        let taken = self.store.area().used() - used_before;
+        if taken > 0 {
+            *self.frames_taken.entry(root).or_default() += taken;
+        }
         if journal_written {
             self.journal_page_written()?;
         }
@@ -590,6 +548,15 @@ impl Kernel {
         self.stats.slices += 1;
         self.after_slice(root, exit)?;
         Ok(retired)
+    }
+
+    /// Whether `root` may run now: running a domain that is not cached, or
+    /// whose meter chain is not, makes the snapshot's write-back grow, so
+    /// it needs room ([`LOAD_FRAMES`]); if there is none it waits for room.
+    fn room_to_run(&mut self, root: Cda) -> bool {
+        let epoch = self.chain_epoch;
+        let cached = self.domains.get(root).is_some_and(|d| matches!(&d.meter_chain, Some((e, _)) if *e == epoch));
+        cached || self.room_for(root, LOAD_FRAMES)
     }
 
     /// The meter chain of the prepared domain `root`: the one it cached, if
@@ -610,84 +577,6 @@ impl Kernel {
     /// slot changed).
     pub(crate) fn meters_changed(&mut self) {
         self.chain_epoch += 1;
-    }
-
-    pub(crate) fn after_exit(&mut self, root: Cda, exit: Exit<MemoryFault>) -> Result<(), KernelError> {
-        match exit {
-            Exit::Budget => self.ready.push_back(root),
-            Exit::Ecall => invoke::ecall(self, root)?,
-            Exit::Trap(t) => {
-                let (code, detail) = trap::from_cpu(t);
-                self.set_trap(root, code, detail)?;
-            }
-            Exit::Fault(fault) => self.memory_fault_at(root, fault)?,
-        }
-        Ok(())
-    }
-
-    /// Acts on a memory fault of `root` at its pc.
-    pub(crate) fn memory_fault_at(&mut self, root: Cda, fault: MemoryFault) -> Result<(), KernelError> {
-        match fault {
-            MemoryFault::Segment(fault) => self.memory_fault(root, fault),
-            MemoryFault::AreaFull => {
-                self.ready.push_front(root);
-                self.checkpoint_needed = true;
-                Ok(())
-            }
-            MemoryFault::Storage(e) => Err(e.into()),
-        }
-    }
-
-    /// Records a trap on `root` and calls its keeper.
-    pub(crate) fn set_trap(&mut self, root: Cda, code: u32, detail: u32) -> Result<(), KernelError> {
-        let dib = self.prepare(root)?.expect("KERNEL003 trapping domain is not prepared");
-        dib.trap = domain::TrapState { code, pc: dib.hart.pc, detail };
-        self.stats.traps += 1;
-        self.deliver_trap(root)
-    }
-
-    /// Makes the implicit call of a trapped domain to its keeper.
-    fn deliver_trap(&mut self, root: Cda) -> Result<(), KernelError> {
-        let dib = self.domains.get(root).expect("KERNEL004 trapped domain is not prepared");
-        let t = dib.trap;
-        let keeper = object::validate(&self.store, node::slot(&self.store, root, domain::SLOT_KEEPER));
-        let domain_key = object::validate(
-            &self.store,
-            Key::object(KeyType::Domain, root, object::allocation(&self.store, root).id, 0),
-        );
-        let string = trap::trap_string(t.code, t.pc, t.detail);
-        invoke::implicit_call(self, root, keeper, t.code, &string, domain_key)
-    }
-
-    /// A memory fault: to the segment keeper if there is one, else a trap.
-    fn memory_fault(&mut self, root: Cda, fault: SegmentFault) -> Result<(), KernelError> {
-        if let Some(k) = fault.keeper.filter(|k| invoke::is_gate(&self.store, k.keeper)) {
-            let pc = self.domains.get(root).expect("KERNEL005 faulting domain is not prepared").hart.pc;
-            let code = trap::MEMORY_FAULT_BASE + fault.code as u32;
-            let string = trap::trap_string(code, pc, fault.address);
-            let node_key = Key::object(KeyType::Node, k.node, object::allocation(&self.store, k.node).id, 0);
-            return invoke::implicit_call(self, root, k.keeper, fault.code as u32, &string, node_key);
-        }
-        let (code, detail) = trap::from_segment(&fault);
-        self.set_trap(root, code, detail)
-    }
-
-    /// A domain whose meter chain stops it: call the exhausted meter's
-    /// keeper if it has one, else park the domain until meters change.
-    fn meter_stopped(&mut self, root: Cda, stopped: Stopped) -> Result<(), KernelError> {
-        if let Stopped::Exhausted(meter_node) = stopped {
-            let keeper =
-                object::validate(&self.store, node::slot(&self.store, meter_node, meter::SLOT_KEEPER));
-            if invoke::is_gate(&self.store, keeper) {
-                let node_key =
-                    Key::object(KeyType::Node, meter_node, object::allocation(&self.store, meter_node).id, 0);
-                return invoke::implicit_call(self, root, keeper, invoke::METER_EXHAUSTED, &[], node_key);
-            }
-        }
-        if !self.parked.contains(&root) {
-            self.parked.push(root);
-        }
-        Ok(())
     }
 
     /// Makes a node current in the image before it is read or written
@@ -720,17 +609,19 @@ impl Kernel {
         Ok(node::slot(&self.store, node, slot))
     }
 
-    /// Wakes every domain stalled on `root` (it just became available).
-    pub(crate) fn wake_stalled(&mut self, root: Cda) {
-        if let Some(waiters) = self.stalled.remove(&root) {
-            self.ready.extend(waiters);
-        }
+    /// Writes bytes into a page for the host (the builder, the operator's
+    /// strings, loading a program), making room first (see
+    /// [`Kernel::host_room`]).
+    pub fn write_page(&mut self, cda: Cda, offset: usize, data: &[u8]) -> Result<(), KernelError> {
+        self.host_room(2)?;
+        self.put_page(cda, offset, data)
     }
 
-    /// Writes bytes into a page on the kernel's behalf (page keys, string
-    /// delivery): copy on write, and any decoded copy of the page dropped.
-    /// A write to the journal page is durable before this returns.
-    pub fn write_page(&mut self, cda: Cda, offset: usize, data: &[u8]) -> Result<(), KernelError> {
+    /// Writes bytes into a page on the kernel's behalf (page keys, the
+    /// journal at restart), in work that has checked for room: copy on
+    /// write, and any decoded copy of the page dropped. A write to the
+    /// journal page is durable before this returns.
+    pub(crate) fn put_page(&mut self, cda: Cda, offset: usize, data: &[u8]) -> Result<(), KernelError> {
         let home = page::home(&self.store, cda);
         self.store.write(home, offset, data)?;
         if self.code.invalidate(home) {
@@ -745,13 +636,14 @@ impl Kernel {
     /// Copies bytes out of a domain's address space (through its segment,
     /// as the domain would read them); `None` if an address faults.
     pub fn read_memory(&mut self, root: Cda, vaddr: u32, buf: &mut [u8]) -> Option<()> {
-        self.memory_of(root).read(vaddr, buf).ok()
+        self.memory_of(root, Claim::Kernel).read(vaddr, buf).ok()
     }
 
     /// Copies bytes into a domain's address space, respecting its
     /// read-only rules; `false` if an address faults.
     pub fn write_memory(&mut self, root: Cda, vaddr: u32, data: &[u8]) -> Result<bool, KernelError> {
-        let mut memory = self.memory_of(root);
+        self.host_room(crate::transition::REPLY_FRAMES)?;
+        let mut memory = self.memory_of(root, Claim::Kernel);
         let written = memory.write(vaddr, data);
         let journal = memory.journal_written;
         if journal {
@@ -764,8 +656,9 @@ impl Kernel {
         }
     }
 
-    /// The memory of domain `root`, as its interpreter and string copies see it.
-    pub(crate) fn memory_of(&mut self, root: Cda) -> DomainMemory<'_> {
+    /// The memory of domain `root`, as its interpreter and string copies
+    /// see it, for writes on behalf of `claim`.
+    pub(crate) fn memory_of(&mut self, root: Cda, claim: Claim) -> DomainMemory<'_> {
         let memory = node::slot(&self.store, root, domain::SLOT_MEMORY);
         DomainMemory {
             store: &mut self.store,
@@ -773,6 +666,7 @@ impl Kernel {
             walked: &mut self.walked,
             memory,
             journal_written: false,
+            claim,
         }
     }
 
@@ -784,9 +678,9 @@ impl Kernel {
             (self.checkpoints.snapshot_generation + 1, self.checkpoints.header.generation);
         let storage = self.store.storage().clone();
         let page = crate::journal::JOURNAL_PAGE.number();
-        self.journal
-            .append(storage.as_ref(), page, &data, epoch, 0, committed)?
-            .expect("JOURNAL001 no slot for the journal page");
+        self.journal.append(storage.as_ref(), page, &data, epoch, 0, committed)?.map_err(|_| {
+            KernelError::Invariant("JOURNAL001 no journal slot left for the journal page".into())
+        })?;
         Ok(())
     }
 
@@ -797,7 +691,7 @@ impl Kernel {
             object::clear(&mut self.store, cda)?;
             Ok(())
         } else {
-            self.write_page(cda, 0, &[0u8; page::PAGE_SIZE])
+            self.put_page(cda, 0, &[0u8; page::PAGE_SIZE])
         }
     }
 
@@ -852,4 +746,20 @@ impl Kernel {
         }
         all
     }
+}
+
+/// Refuses an image whose checkpoint areas cannot hold the checkpoint's
+/// own frames, the largest write-back a snapshot can need, and the room
+/// for one invocation and one domain to run: the kernel could never make
+/// room in them.
+fn check_area_size(layout: &Layout) -> Result<(), KernelError> {
+    let g = &layout.geometry;
+    let needed = checkpoint::writer_frames(layout) + g.node_pot_count + invoke::INVOCATION_FRAMES + LOAD_FRAMES;
+    if g.area_frames < needed {
+        return Err(KernelError::Image(ImageError::BadLabel(format!(
+            "its checkpoint areas have {} frames, and the kernel needs at least {needed} in each",
+            g.area_frames
+        ))));
+    }
+    Ok(())
 }

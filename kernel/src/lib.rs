@@ -21,5 +21,6 @@ pub mod operator;
 pub mod restart;
 pub mod segment;
 pub mod store;
+pub mod transition;
 pub mod trap;
 pub mod wait;

@@ -15,7 +15,7 @@ use crate::cpu::{Access, DataTlb, DecodedPage, Mmu};
 use crate::key::{Cda, Key};
 use crate::object::page;
 use crate::segment::{self, SegmentFault};
-use crate::store::{Store, StoreError};
+use crate::store::{Claim, Store, StoreError};
 
 /// Decoded pages kept at most.
 pub const CODE_CACHE_PAGES: usize = 1024;
@@ -90,6 +90,9 @@ pub struct DomainMemory<'k> {
     /// Set when the journal page was written: the kernel then appends a
     /// journal record before anything else happens.
     pub journal_written: bool,
+    /// Whose writes these are: the domain's own stores may not take the
+    /// kernel's margin of the working area (`store::Reserve`).
+    pub claim: Claim,
 }
 
 impl DomainMemory<'_> {
@@ -112,7 +115,7 @@ impl DomainMemory<'_> {
     pub fn write(&mut self, vaddr: u32, data: &[u8]) -> Result<(), MemoryFault> {
         for_pages(vaddr, data.len(), Access::Write, |at, range| {
             let (_, home, _) = self.translate(at, Access::Write)?;
-            self.store.write(home, (at & 0xFFF) as usize, &data[range])?;
+            self.store.write_for(home, (at & 0xFFF) as usize, &data[range], self.claim)?;
             self.journal_written |= self.store.is_pinned(home);
             if self.code.invalidate(home) {
                 self.store.bump_location_generation();
@@ -158,7 +161,7 @@ impl Mmu for DomainMemory<'_> {
         // Code pages and the journal page take the slow path for stores.
         let rw = writable && !self.code.contains(home) && !self.store.is_pinned(home);
         let frame =
-            if access == Access::Write && rw { self.store.writable(home)? } else { self.store.current(home) };
+            if access == Access::Write && rw { self.store.writable_for(home, self.claim)? } else { self.store.current(home) };
         let mapped_rw = rw && self.store.is_working(home);
         let host = self.store.storage().memory().frame_ptr(frame);
         // Safety: `host` is the start of the frame holding the page's current

@@ -1,5 +1,5 @@
 //! Replies the kernel owes: invocations that wait for an event (the next
-//! checkpoint, a BWAIT timer, migration to be needed).
+//! checkpoint, a BWAIT timer, migration to be needed, console input).
 //!
 //! The reply key of each such invocation is kept in a slot of the **kernel
 //! node** (node 1, as in KeyKOS), so it is checkpointed: after a restart the
@@ -7,11 +7,20 @@
 //! checkpoint and migration waiters are told a restart intervened). Slots:
 //! 0..8 one per BWAIT object, 8..12 checkpoint waiters, 12 the migrator,
 //! 13 the console reader.
+//!
+//! Replies are *level-triggered*: between time slices the kernel answers
+//! every waiter whose event has happened by then (a checkpoint at or after
+//! its time is committed, its timer is due, ...), one at a time, each only
+//! when the working area has room for what a reply writes
+//! ([`REPLY_FRAMES`]). A reply that must wait for room is answered after
+//! the next snapshot; no event is lost by waiting, because the condition is
+//! looked at again, not remembered.
 
 use crate::invoke::{self, Message, Wait};
 use crate::kernel::{Kernel, KernelError};
 use crate::key::{Cda, Key, KeyType, NODE_CDA_BIT};
 use crate::object::{self, node};
+use crate::transition::REPLY_FRAMES;
 
 /// The kernel node.
 pub const KERNEL_NODE: Cda = Cda(NODE_CDA_BIT | 1);
@@ -21,6 +30,8 @@ pub const BWAIT_OBJECTS: usize = 8;
 pub const RC_RESTARTED: u32 = 2;
 /// Return code when too many invocations already wait for the same event.
 pub const RC_TOO_MANY_WAITERS: u32 = 3;
+/// Kernel-node slots that hold waiters' reply keys.
+const WAITER_SLOTS: usize = 14;
 
 fn slots(wait: Wait) -> std::ops::Range<usize> {
     match wait {
@@ -28,6 +39,7 @@ fn slots(wait: Wait) -> std::ops::Range<usize> {
         Wait::Checkpoint { .. } => 8..12,
         Wait::Migration => 12..13,
         Wait::Input(_) => 13..14,
+        Wait::Restarted(_) => 0..0,
     }
 }
 
@@ -47,23 +59,68 @@ impl Kernel {
         }
     }
 
-    /// Sends `message` to every invocation waiting for `wait`.
-    pub(crate) fn reply_deferred(&mut self, wait: Wait, message: Message) -> Result<(), KernelError> {
-        self.reply_deferred_if(|w| w == wait, message)
+    /// Whether the event `wait` waits for has happened.
+    fn is_due(&self, wait: Wait) -> bool {
+        let c = &self.checkpoints;
+        match wait {
+            Wait::Checkpoint { after } => c.header.checkpoint_time_ns >= after,
+            Wait::Timer(i) => self.bwait[i as usize] <= self.clock.now_ns(),
+            Wait::Migration => c.migrating() && c.header.generation > c.announced,
+            Wait::Input(_) => !self.console.input.is_empty(),
+            Wait::Restarted(_) => true,
+        }
     }
 
-    /// Sends `message` to every invocation whose wait satisfies `due`.
-    pub(crate) fn reply_deferred_if(
-        &mut self,
-        due: impl Fn(Wait) -> bool,
-        message: Message,
-    ) -> Result<(), KernelError> {
-        let (due, kept): (Vec<_>, Vec<_>) =
-            std::mem::take(&mut self.deferred).into_iter().partition(|(w, _, _)| due(*w));
-        self.deferred = kept;
-        for (_, slot, key) in due {
+    /// The reply to a waiter whose event has happened (taking the console
+    /// input it gets, or noting the migration it is told of).
+    fn reply_for(&mut self, wait: Wait) -> Message {
+        match wait {
+            Wait::Checkpoint { .. } | Wait::Timer(_) => Message::code(0),
+            Wait::Migration => {
+                self.checkpoints.announced = self.checkpoints.header.generation;
+                let per_pass = crate::checkpoint::job::FRAMES_PER_STEP as u32;
+                Message::code(0).with_string(&per_pass.to_le_bytes())
+            }
+            Wait::Input(max) => {
+                let n = self.console.input.len().min(max as usize).min(invoke::MAX_STRING);
+                let bytes: Vec<u8> = self.console.input.drain(..n).collect();
+                Message::code(0).with_string(&bytes)
+            }
+            Wait::Restarted(code) => Message::code(code),
+        }
+    }
+
+    /// Answers, in order, every waiter whose event has happened, while the
+    /// working area has room for a reply; asks for a checkpoint when it
+    /// has not (the rest are answered after it).
+    pub(crate) fn service_deferred(&mut self) -> Result<(), KernelError> {
+        let mut i = 0;
+        while i < self.deferred.len() {
+            let (wait, slot, key) = self.deferred[i];
+            if !self.is_due(wait) {
+                i += 1;
+                continue;
+            }
+            if self.kernel_room() < REPLY_FRAMES {
+                self.request_checkpoint();
+                return Ok(());
+            }
+            self.deferred.remove(i);
             node::set_slot(&mut self.store, KERNEL_NODE, slot, Key::NULL)?;
-            invoke::reply_through(self, Some(key), message.clone())?;
+            let reply = self.reply_for(wait);
+            invoke::reply_through(self, Some(key), reply)?;
+        }
+        Ok(())
+    }
+
+    /// Withdraws every reply the kernel owes to `root` (clearing their
+    /// kernel-node slots): nothing will answer it.
+    pub(crate) fn withdraw_replies_to(&mut self, root: Cda) -> Result<(), KernelError> {
+        let (owed, kept): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.deferred).into_iter().partition(|(_, _, key)| key.cda() == root);
+        self.deferred = kept;
+        for (_, slot, _) in owed {
+            node::set_slot(&mut self.store, KERNEL_NODE, slot, Key::NULL)?;
         }
         Ok(())
     }
@@ -71,20 +128,6 @@ impl Kernel {
     /// Whether a BWAIT object already has a waiter.
     pub(crate) fn timer_has_waiter(&self, index: u32) -> bool {
         self.deferred.iter().any(|(w, _, _)| *w == Wait::Timer(index))
-    }
-
-    /// Gives console input to a waiting reader, if there is one and input.
-    pub(crate) fn service_input(&mut self) -> Result<(), KernelError> {
-        let Some(&(wait, _, _)) = self.deferred.iter().find(|(w, _, _)| matches!(w, Wait::Input(_))) else {
-            return Ok(());
-        };
-        let Wait::Input(max) = wait else { unreachable!("WAIT001") };
-        if self.console.input.is_empty() {
-            return Ok(());
-        }
-        let n = self.console.input.len().min(max as usize).min(invoke::MAX_STRING);
-        let bytes: Vec<u8> = self.console.input.drain(..n).collect();
-        self.reply_deferred(wait, Message::code(0).with_string(&bytes))
     }
 
     /// Whether a domain waits for console input.
@@ -116,45 +159,27 @@ impl Kernel {
         }
     }
 
-    /// Wakes the BWAIT waiters whose time has come; returns the earliest
-    /// wake-up time still pending.
-    pub(crate) fn service_timers(&mut self) -> Result<Option<u64>, KernelError> {
-        if !self.deferred.iter().any(|(w, _, _)| matches!(w, Wait::Timer(_))) {
-            return Ok(None);
-        }
-        let now = self.clock.now_ns();
-        let mut earliest = None::<u64>;
-        for i in 0..BWAIT_OBJECTS as u32 {
-            if !self.timer_has_waiter(i) {
-                continue;
-            }
-            let at = self.bwait[i as usize];
-            if at <= now {
-                self.reply_deferred(Wait::Timer(i), Message::code(0))?;
-            } else {
-                earliest = Some(earliest.map_or(at, |e| e.min(at)));
-            }
-        }
-        Ok(earliest)
-    }
-
     /// At restart: makes sure the kernel node and the journal page exist
-    /// (allocated, so nothing else is ever built from them), and wakes
-    /// every waiter the checkpoint recorded.
-    pub(crate) fn wake_waiters_after_restart(&mut self) -> Result<(), KernelError> {
+    /// (allocated, so nothing else is ever built from them), and takes
+    /// every waiter the checkpoint recorded as owed a reply that ends its
+    /// wait: BWAIT waiters return early (0), the others are told a restart
+    /// intervened ([`RC_RESTARTED`]). They are answered as the kernel
+    /// starts stepping, each when there is room, like any deferred reply;
+    /// until then they keep their kernel-node slots, so a crash before
+    /// they are answered finds them again.
+    pub(crate) fn take_waiters_after_restart(&mut self) -> Result<(), KernelError> {
         for cda in [KERNEL_NODE, crate::journal::JOURNAL_PAGE] {
             if !object::allocation(&self.store, cda).allocated {
                 object::create(&mut self.store, cda)?;
             }
         }
-        for slot in 0..14 {
+        for slot in 0..WAITER_SLOTS {
             let key = object::validate(&self.store, node::slot(&self.store, KERNEL_NODE, slot));
             if key.kind() != KeyType::Resume {
                 continue;
             }
-            node::set_slot(&mut self.store, KERNEL_NODE, slot, Key::NULL)?;
-            let rc = if slot < BWAIT_OBJECTS { 0 } else { RC_RESTARTED };
-            invoke::reply_through(self, Some(key), Message::code(rc))?;
+            let code = if slot < BWAIT_OBJECTS { 0 } else { RC_RESTARTED };
+            self.deferred.push((Wait::Restarted(code), slot, key));
         }
         Ok(())
     }

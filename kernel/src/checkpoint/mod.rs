@@ -40,10 +40,11 @@ use self::worker::Background;
 use self::writer::{Commit, SnapshotJob};
 use crate::clock::wall_now_ns;
 use crate::domain::RunState;
-use crate::invoke::{self, Message, Wait};
+use crate::invoke::{self, Wait};
 use crate::journal::KernelFields;
 use crate::kernel::{Kernel, KernelError};
 use crate::key::Cda;
+use crate::store::{Claim, Reserve};
 
 /// The part of the kernel that takes checkpoints and drives migration.
 pub struct Checkpointer {
@@ -222,12 +223,13 @@ impl Kernel {
     }
 
     /// Starts migrating a committed checkpoint whose directory is `directory`.
+    /// A migrator waiting for it is answered between time slices
+    /// (`wait::service_deferred`).
     fn start_migration(
         &mut self,
         header: CheckpointHeader,
         directory: Vec<(u64, u64)>,
     ) -> Result<(), KernelError> {
-        let generation = header.generation;
         // Copying home ends the previous checkpoint; the job says so on disk first.
         self.checkpoints.header.previous = None;
         let queue: MigrationQueue = Arc::new(Mutex::new(directory.iter().copied().collect::<VecDeque<_>>()));
@@ -235,13 +237,7 @@ impl Kernel {
         self.checkpoints.migration = Some(queue.clone());
         let job = MigrationJob::new(*self.store.layout(), header, queue);
         self.checkpoints.background.start(Job::Migration(Box::new(job)));
-        if self.deferred.iter().any(|(wait, _, _)| *wait == Wait::Migration) {
-            self.checkpoints.announced = generation;
-        }
-        self.reply_deferred(
-            Wait::Migration,
-            Message::code(0).with_string(&(job::FRAMES_PER_STEP as u32).to_le_bytes()),
-        )
+        Ok(())
     }
 
     /// Background work between time slices: collects finished jobs and
@@ -294,7 +290,8 @@ impl Kernel {
         self.check_damage()?;
         let started = Instant::now();
         self.check_invariants().map_err(KernelError::Invariant)?;
-        self.store.set_reserve(self.writer_reserve());
+        // The write-back takes the frames kept for it.
+        self.store.set_reserve(Reserve { checkpoint: self.writer_reserve(), kernel: 0 });
         self.write_back_caches()?;
         let processes: Vec<u64> = self.process_list().into_iter().map(|c| c.0).collect();
         let generation = self.checkpoints.snapshot_generation + 1;
@@ -323,6 +320,7 @@ impl Kernel {
         s.last_pause_ns = pause;
         s.max_pause_ns = s.max_pause_ns.max(pause);
         self.update_reserve();
+        self.release_room_waiters();
         Ok(())
     }
 
@@ -333,11 +331,6 @@ impl Kernel {
         self.checkpoints.header = header.clone();
         let fields = KernelFields { last_checkpoint_ns: header.checkpoint_time_ns, ..self.kernel_fields() };
         self.write_kernel_fields(fields)?;
-        let time = header.checkpoint_time_ns;
-        self.reply_deferred_if(
-            |w| matches!(w, Wait::Checkpoint { after } if after <= time),
-            Message::code(0),
-        )?;
         self.migrate_or_hold(header, commit.directory)
     }
 
@@ -352,24 +345,38 @@ impl Kernel {
         self.store.release_frozen();
     }
 
-    /// Frames the checkpoint writer needs in its area beyond the frozen
-    /// frames: checksum pots and directory frames.
     fn writer_reserve(&self) -> u64 {
-        let l = self.store.layout();
-        l.geometry.pots_for_pages()
-            + l.geometry.area_frames.div_ceil(disk_image::directory::ENTRIES_PER_FRAME as u64)
-            + 2
+        writer_frames(self.store.layout())
     }
 
-    /// Sets the working area's reserve: the writer's needs, the write-back
-    /// of every cached domain and meter, and one invocation.
+    /// Sets the working area's reserve (design.md §4, "Room in the working
+    /// area"): kept from everyone but the checkpoint, the writer's frames
+    /// and the snapshot's write-back of every cached domain (three nodes)
+    /// and meter (one), of which there can be no more than node pots; kept
+    /// from domains' stores besides, the kernel's margin.
     pub(crate) fn update_reserve(&mut self) {
-        let writeback = 3 * self.domains.len() as u64 + self.meters.len() as u64;
-        self.store.set_reserve(self.writer_reserve() + writeback + invoke::INVOCATION_FRAMES);
+        let cached = 3 * self.domains.len() as u64 + self.meters.len() as u64;
+        let writeback = cached.min(self.store.layout().geometry.node_pot_count);
+        let checkpoint = self.writer_reserve() + writeback;
+        self.store.set_reserve(Reserve { checkpoint, kernel: self.kernel_margin() });
     }
 
-    /// Roots of every domain that is running (ready, stalled, parked or
-    /// cached as running), in run-queue order first.
+    /// Frames the kernel keeps from domains' stores: room for an
+    /// invocation and for running a domain that is not cached, so a world
+    /// whose domains have filled the area can still answer calls (the
+    /// checkpoint key among them); at most a quarter of a small area.
+    fn kernel_margin(&self) -> u64 {
+        let wanted = invoke::INVOCATION_FRAMES + crate::transition::LOAD_FRAMES;
+        wanted.min(self.store.area().region().count / 4)
+    }
+
+    /// Frames the kernel may still take in the working area.
+    pub(crate) fn kernel_room(&self) -> u64 {
+        self.store.area().available(Claim::Kernel)
+    }
+
+    /// Roots of every domain that is running (ready, stalled, parked,
+    /// waiting for room or cached as running), in run-queue order first.
     pub(crate) fn process_list(&self) -> Vec<Cda> {
         let mut seen = rustc_hash::FxHashSet::default();
         let stalled = self.stalled.values().flatten();
@@ -384,6 +391,7 @@ impl Kernel {
             .iter()
             .chain(stalled)
             .chain(self.parked.iter())
+            .chain(self.room_waiters.iter())
             .copied()
             .chain(self.debug_passed_over())
             .chain(cached)
@@ -418,6 +426,11 @@ impl Kernel {
                 return Err(format!("CHECK005 stalled {waiter} is not running"));
             }
         }
+        for waiter in self.parked.iter().chain(&self.room_waiters) {
+            if self.domains.get(*waiter).is_some_and(|d| d.state != RunState::Running) {
+                return Err(format!("CHECK007 {waiter}, parked or waiting for room, is not running"));
+            }
+        }
         for (_, _, key) in &self.deferred {
             if key.kind() != crate::key::KeyType::Resume {
                 return Err(format!("CHECK006 deferred reply to {key:?}, not a resume key"));
@@ -425,4 +438,11 @@ impl Kernel {
         }
         Ok(())
     }
+}
+
+/// Frames the checkpoint writer needs in its area beyond the frozen
+/// frames: checksum pots and directory frames.
+pub(crate) fn writer_frames(layout: &disk_image::Layout) -> u64 {
+    let g = &layout.geometry;
+    g.pots_for_pages() + g.area_frames.div_ceil(disk_image::directory::ENTRIES_PER_FRAME as u64) + 2
 }

@@ -25,7 +25,8 @@
 //! Orders on a malformed domain (slots 14/15 not node keys) that need its
 //! state answer rc 2.
 
-use super::{Invocation, KT, Message, Outcome, zap_resume_keys};
+use super::{Invocation, KT, Message, Outcome};
+use crate::transition::call_id;
 use crate::domain::{self, RunState, TrapState};
 use crate::kernel::{Kernel, KernelError};
 use crate::key::{Cda, Key, KeyType, ResumeKind};
@@ -105,7 +106,7 @@ fn is_busy(state: RunState) -> bool {
 }
 
 fn make_available(k: &mut Kernel, root: Cda) -> Result<Outcome, KernelError> {
-    zap_resume_keys(k, root)?;
+    k.zap_resume_keys(root)?;
     let dib = k.prepare(root)?.expect("DOMKEY003");
     let was_busy = is_busy(dib.state);
     dib.state = RunState::Available;
@@ -119,17 +120,17 @@ fn make_resume_key(k: &mut Kernel, root: Cda, kind: ResumeKind) -> Result<Outcom
         return Ok(Outcome::code(1));
     }
     dib.state = RunState::Waiting;
-    Ok(reply_key(0, Key::resume(kind, root, super::call_id(&k.store, root))))
+    Ok(reply_key(0, Key::resume(kind, root, call_id(&k.store, root))))
 }
 
 fn make_busy(k: &mut Kernel, root: Cda) -> Result<Outcome, KernelError> {
-    zap_resume_keys(k, root)?;
+    k.zap_resume_keys(root)?;
     let dib = k.prepare(root)?.expect("DOMKEY005");
     let was_busy = is_busy(dib.state);
     if !was_busy {
         dib.state = RunState::Waiting;
     }
-    let fault = Key::resume(ResumeKind::Fault, root, super::call_id(&k.store, root));
+    let fault = Key::resume(ResumeKind::Fault, root, call_id(&k.store, root));
     Ok(reply_key(u32::from(was_busy), fault))
 }
 

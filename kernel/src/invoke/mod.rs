@@ -14,9 +14,13 @@
 //! and only returns: the gate applies the invoker's transition (CALL:
 //! waiting; RETURN: available; FORK: still running) and sends the reply
 //! through key 3 when it is a resume key (on CALL, the fresh return key).
+//! Every change of a domain's state is a function of `transition`, so an
+//! invocation reads gate -> transition -> handler -> transition.
 //! Anything a domain supplies (registers, slots, order codes, addresses,
 //! lengths) is validated here or in the handler; a bad value becomes a
-//! return code or a trap, never a panic.
+//! return code or a trap, never a panic. An invocation starts only when the
+//! working area has room for all it may write ([`INVOCATION_FRAMES`]);
+//! otherwise the invoker waits for room and executes it again afterwards.
 
 pub mod message;
 
@@ -36,12 +40,11 @@ mod start;
 
 pub use message::{EntryBlock, ExitBlock, Jump, MAX_STRING, Message};
 
-use crate::domain::RunState;
 use crate::kernel::{Kernel, KernelError};
 use crate::key::{Cda, Key, KeyType, ResumeKind};
-use crate::memory::MemoryFault;
-use crate::object::{self, node as node_object};
-use crate::store::Store;
+use crate::object;
+use crate::store::{Claim, Store};
+use crate::transition::call_id;
 use crate::trap;
 
 /// The "key type" order code and the base of the conventional return codes.
@@ -57,8 +60,10 @@ pub const RC_STALE: u32 = KT + 3;
 /// Order code of the implicit call to a meter keeper.
 pub const METER_EXHAUSTED: u32 = 1;
 /// Most working-area frames one invocation can write (copies on first
-/// write): the gate performs an invocation only when this many are free.
-pub const INVOCATION_FRAMES: u64 = 16;
+/// write, and the growth of the snapshot's write-back as it prepares the
+/// invoker and the jumpee): the gate performs an invocation only when the
+/// kernel may take this many (`store::Claim::Kernel`).
+pub const INVOCATION_FRAMES: u64 = 24;
 
 /// One invocation of a kernel object, as its handler sees it.
 pub struct Invocation<'a> {
@@ -119,6 +124,9 @@ pub enum Wait {
     Migration,
     /// Console input to arrive (at most this many bytes wanted).
     Input(u32),
+    /// Nothing: a wait the checkpoint recorded, which a restart ends with
+    /// this return code (design.md §14).
+    Restarted(u32),
 }
 
 /// What a kernel object does about an invocation.
@@ -129,6 +137,14 @@ pub enum Outcome {
     Done,
     /// The kernel keeps key 3 and replies when the event happens.
     Later(Wait),
+    /// The invoker traps (the error key): it runs again with its trap code
+    /// set, and the trap goes to its keeper like any other.
+    Trap {
+        /// The trap code.
+        code: u32,
+        /// The trap's detail word.
+        detail: u32,
+    },
 }
 
 impl Outcome {
@@ -145,11 +161,13 @@ impl Outcome {
 
 /// Performs the `ecall` of the domain rooted at `root`, whose pc is at it.
 pub(crate) fn ecall(k: &mut Kernel, root: Cda) -> Result<(), KernelError> {
-    if !k.room_for_invocation(root) {
+    if !k.room_for(root, INVOCATION_FRAMES) {
         return Ok(());
     }
     k.stats.invocations += 1;
-    let dib = k.prepare(root)?.expect("GATE001 invoker is not a domain");
+    let Some(dib) = k.prepare(root)? else {
+        return Err(KernelError::Invariant(format!("GATE001 invoker {root} is not a domain")));
+    };
     let [a0, a1, a3, a4] = [10, 11, 13, 14].map(|r| dib.hart.x(r));
     let registers = dib.keys;
     let Some(exit) = ExitBlock::decode(a1) else { return k.set_trap(root, trap::BAD_INVOCATION, a1) };
@@ -167,7 +185,7 @@ pub(crate) fn ecall(k: &mut Kernel, root: Cda) -> Result<(), KernelError> {
     string.clear();
     if exit.send_string {
         string.resize(a4 as usize, 0);
-        if let Err(fault) = k.memory_of(root).read(a3, &mut string) {
+        if let Err(fault) = k.memory_of(root, Claim::Kernel).read(a3, &mut string) {
             k.send = string;
             return k.memory_fault_at(root, fault);
         }
@@ -179,30 +197,6 @@ pub(crate) fn ecall(k: &mut Kernel, root: Cda) -> Result<(), KernelError> {
         message.key_mask |= 8;
     }
     perform(k, root, exit.jump, key, message)
-}
-
-/// The implicit call of a trapped or faulting domain to a keeper: order code
-/// `code`, the string, `key2` as key 2 and a fault key as key 3. If the
-/// keeper is not a gate the domain stays stopped, visibly faulted.
-pub(crate) fn implicit_call(
-    k: &mut Kernel,
-    root: Cda,
-    keeper: Key,
-    code: u32,
-    string: &[u8],
-    key2: Key,
-) -> Result<(), KernelError> {
-    if !k.room_for_invocation(root) {
-        return Ok(());
-    }
-    k.stats.invocations += 1;
-    if !is_gate(&k.store, keeper) {
-        k.prepare(root)?.expect("GATE002 faulting domain is not a domain").state = RunState::Waiting;
-        return Ok(());
-    }
-    let fault_key = Key::resume(ResumeKind::Fault, root, call_id(&k.store, root));
-    let message = Message::code(code).with_string(string).with_key(2, key2).with_key(3, fault_key);
-    perform(k, root, Jump::Implicit, object::validate(&k.store, keeper), message)
 }
 
 /// Whether `key` is a current gate (start or resume key) to a well-formed domain.
@@ -242,13 +236,14 @@ pub(crate) fn perform(
             // The invoker's side of the jump happens first, as in KeyKOS
             // (`handlejumper` before the object acts): an object acting on
             // the invoker itself sees it after its jump.
-            finish(k, invoker, jump)?;
+            k.finish(invoker, jump)?;
             let outcome = handle(k, &Invocation { invoker, key, message: &message })?;
             let reply_key = message.reply_key();
             k.send = message.string;
             match outcome {
                 Outcome::Reply(reply) => reply_through(k, reply_key, reply),
                 Outcome::Later(wait) => k.defer_reply(wait, reply_key),
+                Outcome::Trap { code, detail } => k.set_trap(invoker, code, detail),
                 Outcome::Done => Ok(()),
             }
         }
@@ -272,88 +267,12 @@ fn handle(k: &mut Kernel, inv: &Invocation) -> Result<Outcome, KernelError> {
     }
 }
 
-/// Applies the invoker's side of a jump.
-pub(crate) fn finish(k: &mut Kernel, invoker: Cda, jump: Jump) -> Result<(), KernelError> {
-    let dib = k.prepare(invoker)?.expect("GATE004 invoker is not a domain");
-    if jump != Jump::Implicit {
-        dib.hart.pc = dib.hart.pc.wrapping_add(4);
-    }
-    match jump {
-        Jump::Call | Jump::Implicit => dib.state = RunState::Waiting,
-        Jump::Return => {
-            dib.state = RunState::Available;
-            k.wake_stalled(invoker);
-        }
-        Jump::Fork => k.ready.push_front(invoker),
-    }
-    Ok(())
-}
-
 /// Sends a kernel object's reply through `key` if it is a resume key to a
 /// waiting domain; otherwise there is no one to reply to.
 pub(crate) fn reply_through(k: &mut Kernel, key: Option<Key>, reply: Message) -> Result<(), KernelError> {
     let Some(key) = key.map(|key| object::validate(&k.store, key)) else { return Ok(()) };
     if key.kind() == KeyType::Resume && crate::domain::nodes(&k.store, key.cda()).is_some() {
         resume::resume(k, key, reply)?;
-    }
-    Ok(())
-}
-
-/// Delivers `message` to `target`, which becomes running: registers a0..a2,
-/// the string into its receive buffer, keys into its receive slots, per the
-/// entry block in its a2.
-pub(crate) fn deliver(
-    k: &mut Kernel,
-    target: Cda,
-    message: &Message,
-    databyte: u8,
-) -> Result<(), KernelError> {
-    let dib = k.prepare(target)?.expect("GATE005 jumpee is not a domain");
-    let entry = EntryBlock::decode(dib.hart.x(12));
-    let (buffer, capacity) = (dib.hart.x(15), dib.hart.x(16) as usize);
-    for (i, &slot) in entry.slots.iter().enumerate() {
-        if entry.key_mask & (1 << i) != 0 && slot != 0 {
-            dib.keys[slot] = if message.key_mask & (1 << i) != 0 { message.keys[i] } else { Key::NULL };
-        }
-    }
-    dib.hart.set_x(10, message.code);
-    dib.hart.set_x(11, u32::from(databyte));
-    dib.hart.set_x(12, message.string.len() as u32);
-    dib.state = RunState::Running;
-    k.ready.push_front(target);
-    if entry.receive_string {
-        let n = capacity.min(message.string.len());
-        let mut memory = k.memory_of(target);
-        let written = memory.write(buffer, &message.string[..n]);
-        if memory.journal_written {
-            k.journal_page_written()?;
-        }
-        if let Err(fault) = written {
-            let address = match fault {
-                MemoryFault::Segment(f) => f.address,
-                MemoryFault::Storage(e) => return Err(e.into()),
-                MemoryFault::AreaFull => panic!("GATE006 working area full during delivery"),
-            };
-            let dib = k.prepare(target)?.expect("GATE007 jumpee vanished");
-            dib.trap =
-                crate::domain::TrapState { code: trap::RECEIVE_FAULT, pc: dib.hart.pc, detail: address };
-        }
-    }
-    Ok(())
-}
-
-/// The call id of a domain root (resume keys carry it).
-pub(crate) fn call_id(store: &Store, root: Cda) -> u32 {
-    node_object::header(store, root).call_id
-}
-
-/// Makes every resume key to `root` obsolete.
-pub(crate) fn zap_resume_keys(k: &mut Kernel, root: Cda) -> Result<(), KernelError> {
-    let mut h = node_object::header(&k.store, root);
-    h.call_id = h.call_id.wrapping_add(1);
-    node_object::set_header(&mut k.store, root, h)?;
-    if let Some(dib) = k.domains.get_mut(root) {
-        dib.root_ids.1 = h.call_id;
     }
     Ok(())
 }

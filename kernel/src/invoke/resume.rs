@@ -8,7 +8,7 @@
 //! that is not waiting delivers nothing: the invoker proceeds (KeyKOS
 //! `Base/jresumec.c`).
 
-use super::{Jump, Message, deliver, finish, zap_resume_keys};
+use super::{Jump, Message};
 use crate::domain::RunState;
 use crate::kernel::{Kernel, KernelError};
 use crate::key::{Cda, Key, ResumeKind};
@@ -21,7 +21,7 @@ pub(super) fn jump(
     key: Key,
     message: Message,
 ) -> Result<(), KernelError> {
-    finish(k, invoker, jump)?;
+    k.finish(invoker, jump)?;
     resume(k, key, message)
 }
 
@@ -33,21 +33,17 @@ pub(super) fn resume(k: &mut Kernel, key: Key, message: Message) -> Result<(), K
         k.send = message.string;
         return Ok(());
     }
-    zap_resume_keys(k, target)?;
+    k.zap_resume_keys(target)?;
     match key.resume_kind() {
-        Some(ResumeKind::Return) => deliver(k, target, &message, 0)?,
-        Some(ResumeKind::Restart) => run_again(k, target)?,
+        Some(ResumeKind::Return) => k.deliver(target, &message, 0)?,
+        Some(ResumeKind::Restart) => k.run_again(target)?,
         Some(ResumeKind::Fault) | None => {
-            k.prepare(target)?.expect("RESUME001 target vanished").trap = Default::default();
-            run_again(k, target)?;
+            if let Some(dib) = k.prepare(target)? {
+                dib.trap = Default::default();
+            }
+            k.run_again(target)?;
         }
     }
     k.send = message.string;
-    Ok(())
-}
-
-fn run_again(k: &mut Kernel, target: Cda) -> Result<(), KernelError> {
-    k.prepare(target)?.expect("RESUME002 target vanished").state = RunState::Running;
-    k.ready.push_front(target);
     Ok(())
 }

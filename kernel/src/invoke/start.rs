@@ -7,7 +7,7 @@
 //! invoker runs again and re-executes the whole invocation. Nothing is half
 //! done in between (KeyKOS `Base/jresumec.c`, restartable jumps).
 
-use super::{Jump, Message, deliver, finish};
+use super::{Jump, Message};
 use crate::domain::RunState;
 use crate::kernel::{Kernel, KernelError};
 use crate::key::{Cda, Key};
@@ -24,11 +24,11 @@ pub(super) fn jump(
     let available = k.prepare(target)?.is_some_and(|d| d.state == RunState::Available);
     if !available {
         k.send = message.string;
-        k.stalled.entry(target).or_default().push(invoker);
+        k.stall(invoker, target);
         return Ok(());
     }
-    finish(k, invoker, jump)?;
-    deliver(k, target, &message, key.databyte())?;
+    k.finish(invoker, jump)?;
+    k.deliver(target, &message, key.databyte())?;
     k.send = message.string;
     Ok(())
 }

@@ -24,7 +24,7 @@
 
 mod area;
 
-pub use area::AreaAllocator;
+pub use area::{AreaAllocator, Claim, Reserve};
 
 use std::cell::{Cell, RefCell};
 use std::sync::Arc;
@@ -41,8 +41,8 @@ pub type FrameMap = FxHashMap<u64, u64>;
 /// Errors of the working-state path.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The working area has no free frame left above the checkpoint reserve:
-    /// a checkpoint must be taken before more frames can be written.
+    /// The working area has no frame left that the writer may take: a
+    /// checkpoint must be taken before more frames can be written.
     #[error("the working checkpoint area is full; a checkpoint is needed")]
     AreaFull,
     /// The storage failed.
@@ -167,10 +167,16 @@ impl Store {
         self.pinned == Some(home)
     }
 
+    /// The frame to write `home` through on the kernel's behalf (see
+    /// [`Store::writable_for`]).
+    pub fn writable(&mut self, home: u64) -> Result<u64, StoreError> {
+        self.writable_for(home, Claim::Kernel)
+    }
+
     /// The frame to write `home` through, copying it into the working area
     /// first if this is its first write of the epoch (the pinned frame is
-    /// written in place).
-    pub fn writable(&mut self, home: u64) -> Result<u64, StoreError> {
+    /// written in place); a copy takes a frame only if `claim` may.
+    pub fn writable_for(&mut self, home: u64, claim: Claim) -> Result<u64, StoreError> {
         if let Some(&f) = self.working.get(&home) {
             return Ok(f);
         }
@@ -179,7 +185,7 @@ impl Store {
             return Ok(home);
         }
         let from = self.current(home);
-        let to = self.area.allocate(home).ok_or(StoreError::AreaFull)?;
+        let to = self.area.allocate(home, claim).ok_or(StoreError::AreaFull)?;
         self.storage.copy_frame(from, to)?;
         self.storage.grant_write(to)?;
         self.working.insert(home, to);
@@ -197,10 +203,17 @@ impl Store {
         self.storage.read_frame(self.current(home))
     }
 
-    /// Writes bytes into `home` at `offset` (copying on first write).
+    /// Writes bytes into `home` at `offset` on the kernel's behalf
+    /// (copying on first write).
     pub fn write(&mut self, home: u64, offset: usize, data: &[u8]) -> Result<(), StoreError> {
+        self.write_for(home, offset, data, Claim::Kernel)
+    }
+
+    /// Writes bytes into `home` at `offset` for `claim` (copying on first
+    /// write).
+    pub fn write_for(&mut self, home: u64, offset: usize, data: &[u8], claim: Claim) -> Result<(), StoreError> {
         debug_assert!(offset + data.len() <= FRAME_SIZE, "STORE002 write crosses a frame");
-        let frame = self.writable(home)?;
+        let frame = self.writable_for(home, claim)?;
         self.storage.store(frame, offset, data)?;
         Ok(())
     }
@@ -210,9 +223,9 @@ impl Store {
         &self.area
     }
 
-    /// Sets the frames kept free for finishing a checkpoint.
-    pub fn set_reserve(&mut self, frames: u64) {
-        self.area.set_reserve(frames);
+    /// Sets the frames of the working area kept back from writers.
+    pub fn set_reserve(&mut self, reserve: Reserve) {
+        self.area.set_reserve(reserve);
     }
 
     /// Frames written this epoch, and the working map.

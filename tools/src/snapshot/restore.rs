@@ -178,12 +178,9 @@ fn build(
     Ok(root)
 }
 
-/// Takes a checkpoint when the working area has no frame left for the
-/// next object's write (each writes at most one frame: the page, or the
-/// node's pot), so a snapshot larger than the area still fits.
+/// Makes room for the next object's write (each writes at most one frame:
+/// the page, or the node's pot), taking a checkpoint when the working area
+/// is out of room, so a snapshot larger than the area still fits.
 fn make_room(k: &mut Kernel) -> Result<(), KernelError> {
-    if k.store().area().available() == 0 {
-        k.checkpoint_now()?;
-    }
-    Ok(())
+    k.host_room(1)
 }

@@ -28,7 +28,7 @@ pub(crate) fn invoke(k: &mut Kernel, inv: &Invocation) -> Result<Outcome, Kernel
         Some(MiscKind::Keybits) => Ok(keybits::invoke(inv)),
         Some(MiscKind::DataKeyCreator) => Ok(data_key_creator::invoke(inv)),
         Some(MiscKind::Discrim) => Ok(discrim::invoke(inv)),
-        Some(MiscKind::Error) => error::invoke(k, inv),
+        Some(MiscKind::Error) => Ok(error::invoke(inv)),
         Some(MiscKind::SystemTimer) => Ok(timer::invoke(k, inv)),
         Some(MiscKind::Bwait) => Ok(bwait::invoke(k, inv)),
         Some(MiscKind::Checkpoint) => Ok(checkpoint::invoke(k, inv)),
