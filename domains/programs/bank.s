@@ -15,8 +15,9 @@
 # Keys: k1 the node range key, k2 the page range key, k3 a start key to
 # this domain (the keeper of every front end), k8 the front ends' format
 # key, k9 a node key to the prime bank's front end (made by the big bang,
-# outside the ranges). A request's keys 0..2 arrive in k4..k6, the caller's
-# resume key in k15; k7 holds a key being returned.
+# outside the ranges), k10 the returner, through which every reply goes.
+# A request's keys 0..2 arrive in k4..k6, the caller's resume key in k15;
+# k7 holds a key being returned.
 #
 # Memory: CONFIG +0 the nodes in the node range, +4 the pages in the page
 # range; NODE_OWNER and PAGE_OWNER a u16 per object of the range: 0 free,
@@ -50,6 +51,7 @@
     .equ K_OUT, 7
     .equ K_FORMAT, 8
     .equ K_PRIME, 9
+    .equ K_RETURNER, 10
     .equ REC, 64
     .equ F_PARENT, 0
     .equ F_FLAGS, 4
@@ -86,7 +88,9 @@ _start:
     li   s4, 0                        # reply string length
 serve:
     mv   a0, s0
-    li   a1, 15 | (RETURN << 4) | (1 << 6) | (K_OUT << 16)
+    # Through the returner, passing the caller's resume key as key 3: a
+    # bank never invokes a key a client gave it (see REPLY_WAIT).
+    li   a1, K_RETURNER | (RETURN << 4) | (1 << 6) | (8 << 8) | (K_OUT << 16) | (15 << 28)
     slli t0, s3, 8
     or   a1, a1, t0
     ENTRY a2, 1, 0xF, K_ARG, K_ARG + 1, K_FRONT, 15

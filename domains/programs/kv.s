@@ -8,8 +8,8 @@
 # after it. After a restart the store replays the log records newer than
 # its restored table.
 #
-# Keys: k1 the system timer, k2 the checkpoint key, k15 the caller's
-# resume key. The journal page is mapped read-write at JOURNAL; the log
+# Keys: k1 the system timer, k2 the checkpoint key, k3 the returner (every
+# reply goes through it: REPLY_WAIT), k15 the caller's resume key. The journal page is mapped read-write at JOURNAL; the log
 # uses it from LOG on (the kernel's fields are at its start).
 #
 # | order | string                         | effect        | rc, reply string |
@@ -33,6 +33,7 @@
     .include "gnosis.inc"
     .equ K_TIMER, 1
     .equ K_CHECKPOINT, 2
+    .equ K_RETURNER, 3
     .equ ENTRIES, 64
     .equ MAX_KEY, 15
     .equ MAX_VALUE, 40
@@ -60,7 +61,7 @@ _start:
     li   s1, 0                        # reply string
     li   s2, 0                        # its length
 serve:
-    REPLY_WAIT s0, request, REQUEST, s1, s2
+    REPLY_WAIT K_RETURNER, s0, request, REQUEST, s1, s2
     mv   s3, a0                       # order
     mv   s4, a2                       # request length
     li   t0, REQUEST

@@ -5,7 +5,8 @@
 # creator and reads on; a read interrupted by a restart is simply retried.
 #
 # Keys: k1 the device creator, k2 a console device key (for reading),
-# k3 the console (channel 3), k4 the key-value store.
+# k3 the console (channel 3), k4 the key-value store, k5 the console's
+# control facet (it mutes the counter's channel for `counter off`).
 #
 # Commands:
 #   help                 what follows
@@ -20,6 +21,7 @@
     .equ K_DEVICE, 2
     .equ K_CONSOLE, 3
     .equ K_KV, 4
+    .equ K_CONTROL, 5
     .equ LINE, 256
     .equ KV_SET, 1
     .equ KV_GET, 2
@@ -285,13 +287,13 @@ do_counter:
     lw   a1, cmd_len
     la   a2, w_off
     call is
-    li   s0, 1 << CHANNEL_COUNTER
+    li   s0, 1                      # muted
     bnez a0, 1f
     la   a0, counter_usage
     call say
     j    done
-1:  sw   s0, mute, t0
-    KCALL_STR K_CONSOLE, CONSOLE_MUTE, mute, 4, mute, 0
+1:  sw   s0, mute + 4, t0
+    KCALL_STR K_CONTROL, CONSOLE_MUTE, mute, 8, mute, 0
     la   a0, ok
     call say
     j    done
@@ -431,7 +433,7 @@ want:    .word 0
 cmd:     .word 0
 cmd_len: .word 0
 key_len: .word 0
-mute:    .word 0
+mute:    .word CHANNEL_COUNTER, 0    # console control: channel, muted
 out_len: .word 0
     .bss
 line:  .space LINE

@@ -147,7 +147,7 @@ impl Kernel {
     /// Attaches the debugger to domain `root`, holding it (reported as
     /// [`DebugStop::Halted`]). Replaces any earlier attachment.
     pub fn debug_attach(&mut self, root: Cda) -> Result<(), KernelError> {
-        if self.prepare(root)?.is_none() {
+        if self.host_prepare(root)?.is_none() {
             return Err(KernelError::Refused(format!("node {} is not the root of a domain", root.number())));
         }
         self.debug_detach()?;
@@ -178,7 +178,7 @@ impl Kernel {
         let root = d.root;
         let held_exit = d.held_exit.take();
         let was_ready = std::mem::take(&mut d.ready_when_released);
-        let pc = self.prepare(root)?.map(|dib| dib.hart.pc);
+        let pc = self.host_prepare(root)?.map(|dib| dib.hart.pc);
         let d = self.debug.as_mut().expect("DEBUG001 debugger vanished");
         d.release(pc.unwrap_or(0), step);
         match held_exit {
@@ -220,7 +220,7 @@ impl Kernel {
     /// A domain's pc and registers; `None` if `root` is not a domain.
     pub fn registers(&mut self, root: Cda) -> Result<Option<Registers>, KernelError> {
         Ok(self
-            .prepare(root)?
+            .host_prepare(root)?
             .map(|dib| Registers { pc: dib.hart.pc, x: std::array::from_fn(|i| dib.hart.x(i)) }))
     }
 
@@ -228,7 +228,7 @@ impl Kernel {
     /// not a domain. Meant for a held domain: a running one would see its
     /// registers change between two instructions.
     pub fn set_registers(&mut self, root: Cda, registers: &Registers) -> Result<bool, KernelError> {
-        let Some(dib) = self.prepare(root)? else { return Ok(false) };
+        let Some(dib) = self.host_prepare(root)? else { return Ok(false) };
         dib.hart.pc = registers.pc;
         for (i, &value) in registers.x.iter().enumerate() {
             dib.hart.set_x(i, value);

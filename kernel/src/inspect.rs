@@ -94,12 +94,18 @@ pub struct DomainSummary {
     pub instructions: u64,
 }
 
-/// Every well-formed domain in the store, by root CDA.
+/// Every domain in the store, by root CDA: a well-formed root (see
+/// `domain::nodes`) whose run state is a data key and which has a meter or
+/// a name. (Any node can be a domain root in KeyKOS; without the last two
+/// rules a segment node that happens to hold node keys in slots 14 and 15
+/// would be listed as a domain.)
 pub fn domains(store: &Store) -> Vec<DomainSummary> {
     (0..store.layout().geometry.node_count())
         .map(Cda::node)
         .filter(|&c| objects::allocation(store, c).allocated && domain::nodes(store, c).is_some())
+        .filter(|&c| node::slot(store, c, domain::SLOT_STATE).kind() == KeyType::Data)
         .map(|root| summarize(store, root))
+        .filter(|d| d.meter.is_some() || !d.name.is_empty())
         .collect()
 }
 
@@ -110,7 +116,10 @@ fn summarize(store: &Store, root: Cda) -> DomainSummary {
     let meter = (meter_key.kind() == KeyType::Meter).then(|| meter_key.cda());
     DomainSummary {
         root,
-        name: crate::builder::name_of(slots[domain::SLOT_NAME]),
+        name: match slots[domain::SLOT_NAME].kind() {
+            KeyType::Data => crate::builder::name_of(slots[domain::SLOT_NAME]),
+            _ => String::new(),
+        },
         state: RunState::from_code(slots[domain::SLOT_STATE].data_value()),
         trap: (slots[domain::SLOT_TRAP_CODE].data_value() as u32, (info >> 32) as u32),
         meter,

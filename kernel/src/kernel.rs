@@ -19,6 +19,7 @@ use crate::clock::Clock;
 use crate::cpu;
 use crate::device::Console;
 use crate::domain::{self, Dib, DomainCache, RunState};
+use crate::invoke;
 use crate::invoke::Wait;
 use crate::journal::{Journal, KernelFields};
 use crate::key::{Cda, Key, KeyType};
@@ -30,7 +31,6 @@ use crate::restart::LoadedImage;
 use crate::store::{Claim, Store, StoreError};
 use crate::transition::LOAD_FRAMES;
 use crate::wait::BWAIT_OBJECTS;
-use crate::invoke;
 use disk_image::CheckpointState;
 
 /// Instructions a domain runs before others get a turn (KeyKOS: ~10^5).
@@ -555,7 +555,8 @@ impl Kernel {
     /// it needs room ([`LOAD_FRAMES`]); if there is none it waits for room.
     fn room_to_run(&mut self, root: Cda) -> bool {
         let epoch = self.chain_epoch;
-        let cached = self.domains.get(root).is_some_and(|d| matches!(&d.meter_chain, Some((e, _)) if *e == epoch));
+        let cached =
+            self.domains.get(root).is_some_and(|d| matches!(&d.meter_chain, Some((e, _)) if *e == epoch));
         cached || self.room_for(root, LOAD_FRAMES)
     }
 
@@ -726,7 +727,20 @@ impl Kernel {
 
     /// Loads (if needed) and returns a domain's state; `None` if malformed.
     pub fn domain_state(&mut self, root: Cda) -> Result<Option<&Dib>, KernelError> {
-        Ok(self.prepare(root)?.map(|d| &*d))
+        Ok(self.host_prepare(root)?.map(|d| &*d))
+    }
+
+    /// A domain's 16 key registers as they are now (from its cached block,
+    /// or its general-keys node), without loading it; `None` if `root` is
+    /// not a well-formed domain.
+    pub fn key_registers(&self, root: Cda) -> Option<[Key; 16]> {
+        if let Some(dib) = self.domains.get(root) {
+            return Some(dib.keys);
+        }
+        let nodes = domain::nodes(&self.store, root)?;
+        let mut keys = node::slots(&self.store, nodes.keys);
+        keys[0] = Key::NULL;
+        Some(keys)
     }
 }
 
@@ -754,7 +768,8 @@ impl Kernel {
 /// room in them.
 fn check_area_size(layout: &Layout) -> Result<(), KernelError> {
     let g = &layout.geometry;
-    let needed = checkpoint::writer_frames(layout) + g.node_pot_count + invoke::INVOCATION_FRAMES + LOAD_FRAMES;
+    let needed =
+        checkpoint::writer_frames(layout) + g.node_pot_count + invoke::INVOCATION_FRAMES + LOAD_FRAMES;
     if g.area_frames < needed {
         return Err(KernelError::Image(ImageError::BadLabel(format!(
             "its checkpoint areas have {} frames, and the kernel needs at least {needed} in each",

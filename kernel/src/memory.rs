@@ -160,8 +160,11 @@ impl Mmu for DomainMemory<'_> {
         let (_, home, writable) = self.translate(vaddr, access)?;
         // Code pages and the journal page take the slow path for stores.
         let rw = writable && !self.code.contains(home) && !self.store.is_pinned(home);
-        let frame =
-            if access == Access::Write && rw { self.store.writable_for(home, self.claim)? } else { self.store.current(home) };
+        let frame = if access == Access::Write && rw {
+            self.store.writable_for(home, self.claim)?
+        } else {
+            self.store.current(home)
+        };
         let mapped_rw = rw && self.store.is_working(home);
         let host = self.store.storage().memory().frame_ptr(frame);
         // Safety: `host` is the start of the frame holding the page's current

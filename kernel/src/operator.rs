@@ -100,6 +100,7 @@ impl Operator {
 
     /// Sets one of the operator's key registers.
     pub fn set_key(&self, k: &mut Kernel, slot: usize, key: Key) -> Result<(), KernelError> {
+        k.host_room(crate::transition::LOAD_FRAMES)?;
         let dib = k.prepare(self.root)?.expect("OPERATOR002 operator is not a domain");
         if slot != 0 {
             dib.keys[slot & 15] = key;
@@ -119,6 +120,7 @@ impl Operator {
 
     /// One of the operator's key registers.
     pub fn key(&self, k: &mut Kernel, slot: usize) -> Result<Key, KernelError> {
+        k.host_room(crate::transition::LOAD_FRAMES)?;
         Ok(k.prepare(self.root)?.expect("OPERATOR003").keys[slot & 15])
     }
 
@@ -134,6 +136,7 @@ impl Operator {
         pass: &[usize],
     ) -> Result<Reply, HostError> {
         assert!(string.len() <= MAX_STRING && pass.len() <= 4, "OPERATOR004 message too big");
+        k.host_room(crate::transition::LOAD_FRAMES)?;
         k.write_page(self.send_page, 0, string)?;
         let mut slots = [0usize; 4];
         slots[..pass.len()].copy_from_slice(pass);

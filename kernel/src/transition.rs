@@ -79,6 +79,13 @@ impl Kernel {
         Ok(self.domains.get_mut(root))
     }
 
+    /// [`Kernel::prepare`] for the host (a debugger, a tool), which has
+    /// checked for no room: makes room first.
+    pub(crate) fn host_prepare(&mut self, root: Cda) -> Result<Option<&mut Dib>, KernelError> {
+        self.host_room(LOAD_FRAMES)?;
+        self.prepare(root)
+    }
+
     /// The prepared block of `root`, which the caller knows is a domain.
     fn dib(&mut self, root: Cda, tag: &str) -> Result<&mut Dib, KernelError> {
         match self.prepare(root)? {
@@ -122,7 +129,12 @@ impl Kernel {
     /// a0..a2, the string into its receive buffer, keys into its receive
     /// slots, per the entry block in its a2. A string the buffer refuses
     /// traps the target (trap code 8) as it starts.
-    pub(crate) fn deliver(&mut self, target: Cda, message: &Message, databyte: u8) -> Result<(), KernelError> {
+    pub(crate) fn deliver(
+        &mut self,
+        target: Cda,
+        message: &Message,
+        databyte: u8,
+    ) -> Result<(), KernelError> {
         let dib = self.dib(target, "TRANSITION002 jumpee")?;
         let entry = invoke::EntryBlock::decode(dib.hart.x(12));
         let (buffer, capacity) = (dib.hart.x(15), dib.hart.x(16) as usize);
@@ -247,10 +259,8 @@ impl Kernel {
     /// keeper if it has one, else park the domain until meters change.
     pub(crate) fn meter_stopped(&mut self, root: Cda, stopped: Stopped) -> Result<(), KernelError> {
         if let Stopped::Exhausted(meter_node) = stopped {
-            let keeper = object::validate(
-                &self.store,
-                node::slot(&self.store, meter_node, crate::meter::SLOT_KEEPER),
-            );
+            let keeper =
+                object::validate(&self.store, node::slot(&self.store, meter_node, crate::meter::SLOT_KEEPER));
             if invoke::is_gate(&self.store, keeper) {
                 let node_key =
                     Key::object(KeyType::Node, meter_node, object::allocation(&self.store, meter_node).id, 0);

@@ -113,7 +113,11 @@ fn every_kind_of_trap_waits_for_a_busy_keeper_and_is_delivered() {
     assert_eq!(codes, expected, "the keeper heard of every trap, once each");
     for &(w, name, code) in &workers {
         let d = k.domain_state(w).unwrap().unwrap();
-        assert_eq!((d.state, d.trap.code), (RunState::Waiting, code), "{name}: delivered, waiting on its keeper");
+        assert_eq!(
+            (d.state, d.trap.code),
+            (RunState::Waiting, code),
+            "{name}: delivered, waiting on its keeper"
+        );
     }
     k.check_invariants().unwrap();
 }
@@ -133,8 +137,12 @@ fn a_fault_to_a_busy_segment_keeper_waits_and_is_delivered() {
     b.set(seg, 14, keeper_key).unwrap();
     b.set(seg, 15, format_key(3, 14, Some(14), None)).unwrap();
     b.kernel().write_page(code_page, 0, &code.segments[0].data).unwrap();
-    let spec =
-        DomainSpec { memory: b.key(KeyType::Node, seg, 0), meter: prime, pc: 13 * 4096, ..Default::default() };
+    let spec = DomainSpec {
+        memory: b.key(KeyType::Node, seg, 0),
+        meter: prime,
+        pc: 13 * 4096,
+        ..Default::default()
+    };
     let w = b.domain(&spec).unwrap();
     k.run(250_000).unwrap();
     assert_eq!(word(&mut k, keeper, COUNT), 0, "the keeper is still busy");

@@ -26,11 +26,11 @@
 //! state answer rc 2.
 
 use super::{Invocation, KT, Message, Outcome};
-use crate::transition::call_id;
 use crate::domain::{self, RunState, TrapState};
 use crate::kernel::{Kernel, KernelError};
 use crate::key::{Cda, Key, KeyType, ResumeKind};
 use crate::object::{self, node};
+use crate::transition::call_id;
 
 /// Return code: the domain is malformed.
 const MALFORMED: u32 = 2;

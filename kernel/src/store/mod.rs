@@ -211,7 +211,13 @@ impl Store {
 
     /// Writes bytes into `home` at `offset` for `claim` (copying on first
     /// write).
-    pub fn write_for(&mut self, home: u64, offset: usize, data: &[u8], claim: Claim) -> Result<(), StoreError> {
+    pub fn write_for(
+        &mut self,
+        home: u64,
+        offset: usize,
+        data: &[u8],
+        claim: Claim,
+    ) -> Result<(), StoreError> {
         debug_assert!(offset + data.len() <= FRAME_SIZE, "STORE002 write crosses a frame");
         let frame = self.writable_for(home, claim)?;
         self.storage.store(frame, offset, data)?;

@@ -40,7 +40,8 @@ impl Default for Settings {
 pub mod operator_keys {
     /// The prime bank.
     pub const BANK: usize = 1;
-    /// The console, on the users' channel.
+    /// The console, on the operator's channel; `install` makes each
+    /// program a channel of its own from it.
     pub const CONSOLE: usize = 2;
     /// The key-value store.
     pub const KV: usize = 3;
@@ -49,6 +50,10 @@ pub mod operator_keys {
     /// Scratch: the bank `gnosis install` is buying from.
     pub const SCRATCH_BANK: usize = 6;
 }
+
+/// The console's control facet: a start key with this databyte mutes any
+/// channel (the shell's `counter on|off`); only the shell holds one.
+pub const CONSOLE_CONTROL: u8 = 0;
 
 /// Stack of each system domain (their programs use a few hundred bytes).
 const SYSTEM_STACK: u32 = 16 * 1024;
@@ -93,14 +98,17 @@ pub fn build(k: &mut Kernel, settings: &Settings) -> anyhow::Result<()> {
     let timer = Key::misc(MiscKind::SystemTimer);
     let checkpoint = Key::misc(MiscKind::Checkpoint);
 
-    let console =
-        spawn(&mut b, "console", system, RunState::Running, &[(1, creator), (2, device)], vec![])?.0;
+    // Servers reply through the returner, never through a key a client
+    // passed them (`REPLY_WAIT` in gnosis.inc).
+    let returner = Key::misc(MiscKind::Returner);
+    let console_keys = [(1, creator), (2, device), (3, returner)];
+    let console = spawn(&mut b, "console", system, RunState::Running, &console_keys, vec![])?.0;
     let kv = spawn(
         &mut b,
         "kv",
         user,
         RunState::Running,
-        &[(1, timer), (2, checkpoint)],
+        &[(1, timer), (2, checkpoint), (3, returner)],
         vec![Mapping::Journal { writable: true }],
     )?
     .0;
@@ -119,8 +127,13 @@ pub fn build(k: &mut Kernel, settings: &Settings) -> anyhow::Result<()> {
         (3, b.start_key(console, CHANNEL_COUNTER as u8)),
     ];
     spawn(&mut b, "counter", user, RunState::Running, &counter_keys, vec![])?;
-    let shell_keys =
-        [(1, creator), (2, device), (3, b.start_key(console, CHANNEL_SHELL as u8)), (4, b.start_key(kv, 0))];
+    let shell_keys = [
+        (1, creator),
+        (2, device),
+        (3, b.start_key(console, CHANNEL_SHELL as u8)),
+        (4, b.start_key(kv, 0)),
+        (5, b.start_key(console, CONSOLE_CONTROL)),
+    ];
     spawn(&mut b, "shell", user, RunState::Running, &shell_keys, vec![])?;
 
     // The space bank: its owner tables cover the whole image (a bound on
@@ -131,7 +144,8 @@ pub fn build(k: &mut Kernel, settings: &Settings) -> anyhow::Result<()> {
         Mapping::Fresh { vaddr: PAGE_OWNER, len: (2 * geometry.page_count) as u32 },
     ];
     let format = kernel::segment::format_key(0, 0, Some(BANK_KEEPER_SLOT), None);
-    let (bank, bank_config) = spawn(&mut b, "bank", system, RunState::Running, &[(8, format)], owner_tables)?;
+    let bank_own = [(8, format), (10, returner)];
+    let (bank, bank_config) = spawn(&mut b, "bank", system, RunState::Running, &bank_own, owner_tables)?;
     let front = b.node()?;
     let bank_gate = b.start_key(bank, 0);
     b.set(front, FORMAT_SLOT, format)?;

@@ -5,6 +5,16 @@
 //! the user meter. It is then part of the persistent world like any other
 //! domain.
 //!
+//! A program is given only what a program may hold: its own sub-bank,
+//! never the prime bank or the bank's domain; start keys to services meant
+//! for clients (the key-value store, other installed programs), never to
+//! the system's own domains; a console channel of its own, which it alone
+//! can mute. The world is checked to have the space the program needs
+//! before anything is bought; a program larger than the checkpoint area
+//! is loaded across checkpoints (the builder makes room as it goes), and
+//! if the world stops half way, the next install gives the half-built
+//! program's space back.
+//!
 //! [`Purchase`] and [`Grant`] are shared with `gnosis resume`
 //! (`snapshot::restore`), which brings a domain into a world the same way.
 
@@ -14,7 +24,7 @@ use kernel::builder::{Builder, DomainSpec};
 use kernel::domain::RunState;
 use kernel::inspect;
 use kernel::kernel::{Kernel, KernelError};
-use kernel::key::{Cda, Key, MiscKind};
+use kernel::key::{Cda, Key, KeyType, MiscKind};
 use kernel::operator::{HostError, Operator};
 use kernel::store::Store;
 
@@ -24,14 +34,34 @@ use super::big_bang::operator_keys;
 const BANK_CREATE_BANK: u32 = 67;
 /// Space bank order: destroy the bank and all its space.
 const BANK_DESTROY: u32 = 64;
+/// Space bank orders: nodes and pages available.
+const BANK_NODES_AVAILABLE: u32 = 5;
+const BANK_PAGES_AVAILABLE: u32 = 21;
+/// Nodes a program takes besides its address space: its three, and its
+/// sub-bank's front end.
+const DOMAIN_NODES: u64 = 4;
+/// The first console channel `install` hands out (below: the system's own).
+const FIRST_USER_CHANNEL: u8 = 16;
+/// The channel programs share once every other is taken; no holder can
+/// mute it.
+const SHARED_CHANNEL: u8 = 255;
+/// System domains no program may hold a start key to, and what to grant instead.
+const SYSTEM_DOMAINS: &[(&str, &str)] = &[
+    ("bank", "grant `bank` for a bank of the program's own"),
+    ("console", "grant `console` for a console channel of the program's own"),
+    ("ckptdvr", "grant `checkpoint` to take checkpoints"),
+    ("migrator", "it serves no requests"),
+    ("shell", "it serves no requests"),
+    ("operator", "it is the host's hand in the world"),
+];
 /// BWAIT objects the primordial world uses (the checkpoint driver's and the counter's).
 const BWAITS_IN_USE: u32 = 2;
 
 /// Why a world cannot take a new domain as asked.
 #[derive(Debug, thiserror::Error)]
 pub enum InstallError {
-    /// The name is empty, too long or not ASCII.
-    #[error("a domain name is 1 to 11 ASCII characters ('{0}' is not)")]
+    /// The name is empty, too long or not printable ASCII.
+    #[error("a domain name is 1 to 11 printable ASCII characters, no spaces ({0:?} is not)")]
     BadName(String),
     /// Another domain has the name.
     #[error("a domain called {0} already exists; choose another --name")]
@@ -42,6 +72,26 @@ pub enum InstallError {
     /// A `start:NAME` names no domain.
     #[error("start:{0}: there is no domain called {0}")]
     NoDomain(String),
+    /// A `start:NAME` names one of the system's own domains.
+    #[error("start:{0}: {0} is one of the system's own domains, not a service for programs; {1}")]
+    SystemDomain(String, &'static str),
+    /// The world has too little space for the program.
+    #[error(
+        "the program needs {pages} pages ({kib} KiB) and {nodes} nodes; the world has {free_pages} pages and \
+         {free_nodes} nodes free: remove programs, or make a bigger world (`gnosis format IMAGE --size SIZE`)"
+    )]
+    NoSpace {
+        /// Pages the program needs.
+        pages: u64,
+        /// The same in KiB.
+        kib: u64,
+        /// Nodes it needs.
+        nodes: u64,
+        /// Pages free in the prime bank.
+        free_pages: u64,
+        /// Nodes free in the prime bank.
+        free_nodes: u64,
+    },
     /// The prime bank refused a sub-bank.
     #[error("the prime bank could not make a sub-bank (rc {0})")]
     NoBank(u32),
@@ -110,7 +160,7 @@ impl FromStr for Grant {
 
 /// Checks that a new domain may be called `name` in the world in `store`.
 pub fn check_name(store: &Store, name: &str) -> Result<(), InstallError> {
-    if name.is_empty() || name.len() > 11 || !name.is_ascii() {
+    if name.is_empty() || name.len() > 11 || !name.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(InstallError::BadName(name.into()));
     }
     if inspect::domains(store).iter().any(|d| d.name == name) {
@@ -129,12 +179,31 @@ pub fn check_world(store: &Store) -> Result<(), InstallError> {
 }
 
 /// Checks that the world in `store` can give `grant`: a `start:NAME` names
-/// exactly one domain.
+/// exactly one domain, which is not one of the system's own.
 pub fn check_grant(store: &Store, grant: &Grant) -> Result<(), InstallError> {
     match grant {
-        Grant::Start(name) => start_target(store, name).map(|_| ()),
+        Grant::Start(name) => {
+            if let Some((_, instead)) = SYSTEM_DOMAINS.iter().find(|(system, _)| system == name) {
+                return Err(InstallError::SystemDomain(name.clone(), instead));
+            }
+            start_target(store, name).map(|_| ())
+        }
         _ => Ok(()),
     }
+}
+
+/// A console channel no domain's key registers hold yet (from
+/// [`FIRST_USER_CHANNEL`] up), or the shared channel when all are taken.
+fn free_channel(k: &Kernel, console: Cda) -> u8 {
+    let mut used = [false; 256];
+    for d in inspect::domains(k.store()) {
+        for key in k.key_registers(d.root).into_iter().flatten() {
+            if key.kind() == KeyType::Start && key.cda() == console {
+                used[usize::from(key.databyte())] = true;
+            }
+        }
+    }
+    (FIRST_USER_CHANNEL..SHARED_CHANNEL).find(|&c| !used[usize::from(c)]).unwrap_or(SHARED_CHANNEL)
 }
 
 fn start_target(store: &Store, name: &str) -> Result<Cda, InstallError> {
@@ -150,9 +219,17 @@ pub struct Purchase {
 }
 
 impl Purchase {
-    /// Asks the prime bank for the sub-bank.
+    /// Asks the prime bank for the sub-bank. A sub-bank still in the
+    /// operator's hands is an install or resume the world stopped in the
+    /// middle of (a crash after a checkpoint it took on the way): its
+    /// half-built program is given back first.
     fn open(k: &mut Kernel) -> Result<Purchase, InstallError> {
         let operator = Operator::find(k).ok_or(InstallError::NoOperator)?;
+        let scratch = operator.key(k, operator_keys::SCRATCH_BANK)?;
+        if kernel::object::validate(k.store(), scratch) != Key::NULL {
+            let _ = operator.call(k, operator_keys::SCRATCH_BANK, BANK_DESTROY, &[], &[])?;
+            operator.set_key(k, operator_keys::SCRATCH_BANK, Key::NULL)?;
+        }
         let reply = operator.call(k, operator_keys::BANK, BANK_CREATE_BANK, &[], &[])?;
         if reply.code != 0 {
             return Err(InstallError::NoBank(reply.code));
@@ -172,10 +249,14 @@ impl Purchase {
         Ok(self.operator.key(k, operator_keys::USER_METER)?)
     }
 
-    /// The key `grant` names (`bank` is the sub-bank).
+    /// The key `grant` names (`bank` is the sub-bank, `console` a channel
+    /// of the program's own).
     pub fn grant(&self, k: &mut Kernel, grant: &Grant) -> Result<Key, InstallError> {
         Ok(match grant {
-            Grant::Console => self.operator.key(k, operator_keys::CONSOLE)?,
+            Grant::Console => {
+                let console = self.operator.key(k, operator_keys::CONSOLE)?;
+                console.with_databyte(free_channel(k, console.cda()))
+            }
             Grant::Bank => self.bank,
             Grant::Timer => Key::misc(MiscKind::SystemTimer),
             Grant::Checkpoint => Key::misc(MiscKind::Checkpoint),
@@ -237,7 +318,29 @@ pub fn install(k: &mut Kernel, elf: &[u8], name: &str, grants: &[Grant]) -> anyh
     for grant in grants {
         check_grant(k.store(), grant)?;
     }
+    check_space(k, program.footprint(kernel::elf::STACK_BYTES))?;
     Purchase::make(k, |k, purchase| build(k, purchase, &program, name, grants))
+}
+
+/// Checks that the prime bank has the pages and nodes a program needs.
+fn check_space(k: &mut Kernel, needs: kernel::elf::Footprint) -> Result<(), InstallError> {
+    let operator = Operator::find(k).ok_or(InstallError::NoOperator)?;
+    let mut available = |order| -> Result<u64, InstallError> {
+        let reply = operator.call(k, operator_keys::BANK, order, &[], &[])?;
+        Ok(reply.string.get(..4).map_or(0, |b| u64::from(u32::from_le_bytes(b.try_into().expect("4 bytes")))))
+    };
+    let (free_pages, free_nodes) = (available(BANK_PAGES_AVAILABLE)?, available(BANK_NODES_AVAILABLE)?);
+    let nodes = needs.nodes + DOMAIN_NODES;
+    if needs.pages > free_pages || nodes > free_nodes {
+        return Err(InstallError::NoSpace {
+            pages: needs.pages,
+            kib: needs.pages * 4,
+            nodes,
+            free_pages,
+            free_nodes,
+        });
+    }
+    Ok(())
 }
 
 fn build(
