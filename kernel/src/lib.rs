@@ -1,5 +1,6 @@
 //! The Gnosis kernel: pages, nodes and keys in a memory-mapped image.
 
+pub mod abi;
 pub mod builder;
 pub mod check;
 pub mod checkpoint;
