@@ -39,3 +39,10 @@ pub const INCLUDES: &[(&str, &str)] = &[
 pub fn program(name: &str) -> Option<&'static Program> {
     PROGRAMS.iter().find(|p| p.name == name)
 }
+
+/// The SDK's generated constants: (path under `domains/sdk/`, contents).
+/// `tests/sdk.rs` checks that the copies checked in there are these.
+pub const SDK_GENERATED: &[(&str, &str)] = &[
+    ("c/include/gnosis_abi.h", include_str!(concat!(env!("OUT_DIR"), "/gnosis_abi.h"))),
+    ("rust/src/abi.rs", include_str!(concat!(env!("OUT_DIR"), "/abi.rs"))),
+];

@@ -1,15 +1,18 @@
-//! The numbers of the invocation ABI (design.md §9, §10, §11, §18): every
-//! order code, return code, alleged type, misc-key subtype, trap code and
-//! segment fault code a domain program can see, and the loader's address
-//! map, in one place.
-//!
-//! The kernel's handlers use these constants, and `domains/build.rs`
-//! `include!`s this very file to generate the C header of the SDK
-//! (`gnosis_abi.h`) and the Rust guest crate's constants, so a program and
-//! the kernel can never disagree on a number. That is why the file has no
-//! dependencies and no `use`: it must compile on its own inside a build
-//! script. [`TABLE`] lists every constant with its group and its doc line,
-//! in the order the header prints them.
+// The numbers of the invocation ABI (design.md §9, §10, §11, §18): every
+// order code, return code, alleged type, misc-key subtype, trap code and
+// segment fault code a domain program can see, and the loader's address
+// map, in one place.
+//
+// The kernel's handlers use these constants, and `domains/build.rs`
+// `include!`s this very file to generate the C header of the SDK
+// (`gnosis_abi.h`) and the Rust guest crate's constants, so a program and
+// the kernel can never disagree on a number. That is why the file has no
+// dependencies and no `use`: it must compile on its own inside a build
+// script. [`TABLE`] lists every constant with its group and its doc line,
+// in the order the header prints them.
+//
+// (Plain comments, not `//!`: an `include!`d file cannot carry inner doc
+// comments. The module's doc is on `pub mod abi` in lib.rs.)
 
 /// One constant of the ABI, as the header generator sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
