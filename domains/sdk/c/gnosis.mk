@@ -14,10 +14,10 @@ GNOSIS_CFLAGS := --target=riscv32-unknown-elf -march=rv32im -mabi=ilp32 -Os -g \
 	-ffreestanding -fno-pic -fno-common -ffunction-sections -fdata-sections \
 	-Wall -Wextra -Wno-unused-parameter -I$(GNOSIS_SDK)/include
 GNOSIS_LDFLAGS := --target=riscv32-unknown-elf -march=rv32im -nostdlib -static -fuse-ld=lld \
-	-Wl,-T,$(GNOSIS_SDK)/gnosis.ld -Wl,--gc-sections
+	-Wl,-T,$(GNOSIS_SDK)/../gnosis.ld -Wl,--gc-sections
 GNOSIS_RUNTIME := $(GNOSIS_SDK)/crt0.S $(GNOSIS_SDK)/libgnosis.c
 
-$(PROGRAM): $(SOURCES) $(GNOSIS_RUNTIME) $(wildcard $(GNOSIS_SDK)/include/*.h) $(GNOSIS_SDK)/gnosis.ld
+$(PROGRAM): $(SOURCES) $(GNOSIS_RUNTIME) $(wildcard $(GNOSIS_SDK)/include/*.h) $(GNOSIS_SDK)/../gnosis.ld
 	$(CC) $(GNOSIS_CFLAGS) $(CFLAGS) $(GNOSIS_LDFLAGS) $(LDFLAGS) -o $@ $(SOURCES) $(GNOSIS_RUNTIME)
 
 .PHONY: clean

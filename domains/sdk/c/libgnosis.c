@@ -86,6 +86,14 @@ char *strchr(const char *s, int c) {
     }
 }
 
+void *memchr(const void *s, int c, size_t n) {
+    const unsigned char *p = s;
+    for (; n; n--, p++)
+        if (*p == (unsigned char)c)
+            return (void *)p;
+    return 0;
+}
+
 /* ---- 64-bit helpers (the names clang calls on rv32) --------------------- */
 
 uint64_t __udivmoddi4(uint64_t n, uint64_t d, uint64_t *rem) {

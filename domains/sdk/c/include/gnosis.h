@@ -332,6 +332,7 @@ int strncmp(const char *a, const char *b, size_t n);
 char *strcpy(char *d, const char *s);
 char *strncpy(char *d, const char *s, size_t n);
 char *strchr(const char *s, int c);
+void *memchr(const void *s, int c, size_t n);
 
 /* crt0 calls main(uint32_t order, const void *msg, uint32_t len) with the
  * registers a0, a3 and a4 held at entry (all 0 for installed and exec'd
