@@ -102,11 +102,11 @@ mod tests {
         let mut chunks: Vec<Vec<u8>> = Vec::new();
         {
             let mut out = Buffered::<_, 8>::new(|b: &[u8]| chunks.push(b.to_vec()));
-            write!(out, "counter: {} of {}", 12345, "many").unwrap();
+            write!(out, "counter: {} of {}", 12345, 67890).unwrap();
             out.flush();
         }
         assert!(chunks.iter().all(|c| c.len() <= 8));
-        assert_eq!(chunks.concat(), b"counter: 12345 of many");
+        assert_eq!(chunks.concat(), b"counter: 12345 of 67890");
     }
 
     #[test]

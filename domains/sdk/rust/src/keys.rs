@@ -466,7 +466,8 @@ impl Bank {
 impl Kv {
     /// Sets `key` (1..=15 bytes) to `value` (at most 40): 0 once durable.
     pub fn set(self, key: &[u8], value: &[u8]) -> u32 {
-        if key.is_empty() || key.len() > abi::KV_MAX_KEY as usize || value.len() > abi::KV_MAX_VALUE as usize {
+        if key.is_empty() || key.len() > abi::KV_MAX_KEY as usize || value.len() > abi::KV_MAX_VALUE as usize
+        {
             return abi::KV_RC_BAD_SIZE;
         }
         let mut msg = [0u8; 1 + 15 + 40];

@@ -71,7 +71,12 @@ pub fn serve<const N: usize, const M: usize>(
         let msg = Msg::new(rc).string(&pending[..len]).keys(&sent).receive(buf).receive_keys(&received);
         let request = returner.reply_through(msg);
         let data_len = request.len_in(N);
-        let req = Request { order: request.rc, databyte: request.databyte, data: &buf[..data_len], sent: request.sent };
+        let req = Request {
+            order: request.rc,
+            databyte: request.databyte,
+            data: &buf[..data_len],
+            sent: request.sent,
+        };
         let reply = handle(&req, out);
         (rc, keys, len) = (reply.rc, reply.keys, reply.data.len().min(M));
         pending[..len].copy_from_slice(&reply.data[..len]);
