@@ -69,8 +69,11 @@ fn assemble(
         .unwrap_or_else(|e| panic!("\n{e}\n(assembling the domain program {name})"))
 }
 
+/// A constant as the generated files print it: name, value, doc line.
+type Constant = (&'static str, u32, &'static str);
+
 /// Every SDK constant by group: the kernel's ABI, then the shared layout.
-fn groups() -> Vec<(&'static str, Vec<(&'static str, u32, &'static str)>)> {
+fn groups() -> Vec<(&'static str, Vec<Constant>)> {
     let mut groups: Vec<_> = abi::TABLE
         .iter()
         .map(|g| (g[0].group, g.iter().map(|c| (c.name, c.value, c.doc.trim())).collect()))

@@ -105,11 +105,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (executed, end) = run_until_stopped(&mut kernel, root, limit)?;
     let elapsed = start.elapsed();
     let d = kernel.domain_state(root)?.context("the domain vanished")?;
-    let status = exit_status(&d, &end);
+    let status = exit_status(d, &end);
     if args.report {
-        report(&d, &end, executed, elapsed);
+        report(d, &end, executed, elapsed);
     } else if status != 0 && !matches!(end, End::ClosedPipe) {
-        eprintln!("gnosis exec: {} (exit status {status})", why(&d, &end));
+        eprintln!("gnosis exec: {} (exit status {status})", why(d, &end));
     }
     if args.image.is_some() {
         let generation = kernel.checkpoint_now()?;
