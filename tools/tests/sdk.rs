@@ -323,3 +323,120 @@ fn exec_reports_traps_in_its_exit_status_and_is_quiet_on_a_closed_pipe() {
     assert_eq!(o.status.code(), Some(141), "{}", text(&o));
     assert!(o.stderr.is_empty(), "exec spoke on a closed pipe: {}", text(&o));
 }
+
+/// Builds a one-file C program with the kit in the checkout; returns the ELF.
+fn c_program(dir: &Path, name: &str, source: &str) -> PathBuf {
+    let project = dir.join(name);
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(project.join("main.c"), source).unwrap();
+    let sdk = repo().join("domains/sdk/c");
+    std::fs::write(
+        project.join("Makefile"),
+        format!(
+            "GNOSIS_SDK := {}\nPROGRAM := {name}.elf\nSOURCES := main.c\ninclude $(GNOSIS_SDK)/gnosis.mk\n",
+            sdk.display()
+        ),
+    )
+    .unwrap();
+    run_ok(Command::new("make").arg("-s").current_dir(&project));
+    project.join(format!("{name}.elf"))
+}
+
+#[test]
+fn c_runtime_formats_and_divides_as_the_host_does() {
+    if !c_tools() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let values: [(u64, u64); 6] = [
+        (10_000_000_000, 3),
+        (u64::MAX, 7),
+        (0x8000_0000_0000_0000, 0x1_0000_0001),
+        (12345, 1 << 40),
+        (1 << 63, 1),
+        (999, 0),
+    ];
+    let mut body = String::new();
+    let mut expected = String::new();
+    for (n, d) in values {
+        body.push_str(&format!("    report({n}ull, {d}ull);\n"));
+        let (q, r) = if d == 0 { (u64::MAX, n) } else { (n / d, n % d) };
+        let (sn, sd) = (n as i64, d as i64);
+        let (sq, sr) = if sd == 0 { (-1i64, sn) } else { (sn.wrapping_div(sd), sn.wrapping_rem(sd)) };
+        expected.push_str(&format!("{q} {r} {sq} {sr} {:x} {:x} {}\n", n << 13, n >> 37, sn >> 45));
+    }
+    let source = format!(
+        "#include <gnosis.h>\n\
+         static void report(uint64_t n, uint64_t d) {{\n\
+             volatile uint64_t vn = n, vd = d; volatile int s13 = 13, s37 = 37, s45 = 45;\n\
+             int64_t sn = (int64_t)vn, sd = (int64_t)vd;\n\
+             printf(\"%llu %llu %lld %lld %llx %llx %lld\\n\", vn / vd, vn % vd, sn / sd, sn % sd,\n\
+                    vn << s13, vn >> s37, sn >> s45);\n\
+         }}\n\
+         int main(void) {{\n{body}\
+             char buf[8];\n\
+             int n = snprintf(buf, sizeof buf, \"%s-%d\", \"truncated\", 42);\n\
+             printf(\"[%5d|%-5d|%05d|%x|%X|%c|%s|%%|%u] %s %d\\n\", -42, 7, -3, 0xbeef, 0xbeef, 'g', (char *)0, 4000000000u, buf, n);\n\
+             return 0;\n\
+         }}\n"
+    );
+    expected.push_str("[  -42|7    |-0003|beef|BEEF|g|(null)|%|4000000000] truncat 12\n");
+    let elf = c_program(dir.path(), "runtime", &source);
+    exec_prints(&elf, &expected);
+}
+
+#[test]
+fn c_server_is_not_stalled_by_a_client_passing_a_start_key_as_key_3() {
+    if !c_tools() {
+        return;
+    }
+    // The hostile client FORKs to the server with the server's own start key
+    // as key 3: a server that RETURNed through key 3 would wait on itself
+    // for ever. Through the returner the reply goes nowhere and the next
+    // client is served.
+    let hostile = "#include <gnosis.h>\n\
+        #include \"kvs.h\"\n\
+        enum { CONSOLE = 1, SERVER = 2 };\n\
+        int main(void) {\n\
+            KF(SERVER, KVS_ADD, STRFROM(\"visits\", 6), KEYSFROM(, , , SERVER));\n\
+            uint32_t visits = 0;\n\
+            uint32_t rc = KC(SERVER, KVS_ADD, STRFROM(\"visits\", 6), STRUCTTO(visits));\n\
+            printf(\"hostile: still served, rc %u, visits %u\\n\", rc, visits);\n\
+            return 0;\n\
+        }\n";
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("hostile");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::copy(repo().join("examples/kv-server/kvs.h"), project.join("kvs.h")).unwrap();
+    let elf = c_program(dir.path(), "hostile", hostile);
+    let server = make(&repo().join("examples/kv-server"), &dir.path().join("kv-server.elf"));
+    let image = world(dir.path(), &[]);
+    install(&image, &server, "kvserver", &["console", "returner"]);
+    install(&image, &elf, "hostile", &["console", "start:kvserver"]);
+    let mut w = Instance::start(&image);
+    let line = w.expect("hostile:");
+    w.kill9();
+    assert_eq!(line, "hostile: still served, rc 0, visits 2");
+}
+
+#[test]
+fn a_rust_panic_prints_its_message_and_stops_at_a_breakpoint() {
+    if !rust_target() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    run_ok(Command::new(common::BIN).args(["new", "oops", "--lang", "rust"]).current_dir(dir.path()));
+    let project = dir.path().join("oops");
+    std::fs::write(
+        project.join("src/main.rs"),
+        "#![no_std]\n#![no_main]\nfn main() {\n    let v = [1u32, 2, 3];\n    \
+         let i = gnosis::console::stdout().index() as usize + 6;\n    gnosis::println!(\"{}\", v[i]);\n}\n\
+         gnosis::entry!(main);\n",
+    )
+    .unwrap();
+    let elf = cargo_build(&project, "oops");
+    let o = Command::new(common::BIN).arg("exec").arg(&elf).args(["--key", "console"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.starts_with("panicked: ") && out.contains("index out of bounds"), "{}", text(&o));
+}

@@ -6,6 +6,12 @@
 
 gn_key gn_stdout = 1;
 
+/* The block encodings are design.md §11's, checked at every build. */
+_Static_assert(GN_EXIT(3, JUMP_CALL, 0, 0) == 3, "CALL k3");
+_Static_assert(GN_EXIT(15, JUMP_RETURN, 1, GN_KEYLIST(12, , , 15)) == 0xF00C0F5Fu, "RETURN k15, string, keys");
+_Static_assert(GN_EXIT(1, JUMP_FORK, 0, GN_KEYLIST(2)) == 0x00020121u, "FORK k1 passing k2");
+_Static_assert(GN_ENTRY(1, GN_KEYLIST(4, 5)) == 0x00540301u, "receive the string and two keys");
+
 /* ---- mem and str ------------------------------------------------------- */
 
 void *memcpy(void *d, const void *s, size_t n) {

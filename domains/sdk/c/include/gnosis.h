@@ -207,7 +207,17 @@ static inline uint32_t console_read(gn_key device, void *p, uint32_t cap, uint32
 static inline uint32_t console_mute(gn_key console, uint32_t mask) { return KC(console, CONSOLE_DOMAIN_MUTE, STRUCTFROM(mask)); }
 
 /* ---- misc keys --------------------------------------------------------- */
-/* The returner sends key registers K0..K2 and the string through key 3. */
+/* The returner: RETURN through it with a resume key as key 3 (RESUME) sends
+ * RC, the string and keys K0..K2 to that key only if it is a resume key to a
+ * waiting domain; this domain then waits, available, for its next message
+ * (gn_serve does this in a loop). */
+static inline uint32_t returner_reply(gn_key returner, gn_key resume, uint32_t rc, const void *p, uint32_t n,
+                                      gn_key k0, gn_key k1, gn_key k2) {
+    uint32_t exit = GN_EXIT(returner, JUMP_RETURN, 1, 0) | 0xF00u | (k0 & 0xFu) << 16 | (k1 & 0xFu) << 20 |
+                    (k2 & 0xFu) << 24 | (resume & 0xFu) << 28;
+    struct gn_msg m = {.send = 1, .sbuf = p, .slen = n};
+    return gn_jump(exit, rc, m);
+}
 static inline uint32_t domain_tool_make_domain(gn_key tool, gn_key node, gn_key to) {
     return KC(tool, DOMAIN_TOOL_MAKE_DOMAIN, KEYSFROM(node), KEYSTO(to));
 }
@@ -217,6 +227,10 @@ static inline uint32_t domain_tool_identify(gn_key tool, uint32_t order, gn_key 
 }
 static inline uint32_t keybits_get(gn_key keybits, gn_key k, uint8_t out[16]) { return KC(keybits, KEYBITS_GET, KEYSFROM(k), STRTO(out, 16, 0)); }
 static inline uint32_t dkc_from_u64(gn_key dkc, uint64_t value, gn_key to) { return KC(dkc, DKC_FROM_U64, STRUCTFROM(value), KEYSTO(to)); }
+/* An 11-byte data key from a 16-byte image (rc 1: its first 5 bytes were not zero). */
+static inline uint32_t dkc_from_image(gn_key dkc, const uint8_t image[16], gn_key to) {
+    return KC(dkc, DKC_FROM_IMAGE, STRFROM(image, 16), KEYSTO(to));
+}
 /* DISCRIM_CLASS_* of key register K. */
 static inline uint32_t discrim_classify(gn_key discrim, gn_key k) { return KC(discrim, DISCRIM_CLASSIFY, KEYSFROM(k)); }
 static inline uint32_t discrim_discreet(gn_key discrim, gn_key k) { return KC(discrim, DISCRIM_DISCREET, KEYSFROM(k)); }
@@ -239,6 +253,14 @@ static inline uint32_t checkpoint_wait(gn_key ckpt, uint64_t t) { return KC(ckpt
 static inline uint32_t checkpoint_take(gn_key ckpt, uint64_t now) { return KC(ckpt, CKPT_TAKE, STRUCTFROM(now)); }
 static inline uint32_t journalize_page(gn_key journalize, gn_key page) { return KC(journalize, JOURNALIZE_PAGE, KEYSFROM(page)); }
 static inline uint32_t migrate_wait(gn_key migrate) { return KC(migrate, MIGRATE_WAIT); }
+/* Moves these home frames (u64 each, at most 512) to the front of the migration. */
+static inline uint32_t migrate_these(gn_key migrate, const uint64_t *homes, uint32_t n) {
+    return KC(migrate, MIGRATE_THESE, STRFROM(homes, 8 * n));
+}
+/* Directory entries from FIRST: (home, frame) u64 pairs into BUF (MIGRATE_RC_DONE past the end). */
+static inline uint32_t migrate_read(gn_key migrate, uint32_t first, void *buf, uint32_t cap, uint32_t *len) {
+    return KC(migrate, MIGRATE_READ, STRUCTFROM(first), STRTO(buf, cap, len));
+}
 static inline uint32_t device_creator_console(gn_key creator, gn_key to) { return KC(creator, DEVICE_CREATOR_CONSOLE, KEYSTO(to)); }
 /* Traps this domain (code 9, detail CODE) after logging TEXT. */
 static inline uint32_t error_trap(gn_key error, uint32_t code, const char *text, uint32_t n) { return KC(error, code, STRFROM(text, n)); }

@@ -342,6 +342,10 @@ impl DataKeyCreator {
     pub fn make(self, value: u64, to: Key) -> u32 {
         self.0.call(Msg::new(abi::DKC_FROM_U64).string(&value.to_le_bytes()).receive_keys(&[to])).rc
     }
+    /// An 11-byte data key from a 16-byte image, into `to` (rc 1: its first 5 bytes were not zero).
+    pub fn from_image(self, image: &[u8; 16], to: Key) -> u32 {
+        self.0.call(Msg::new(abi::DKC_FROM_IMAGE).string(image).receive_keys(&[to])).rc
+    }
 }
 
 impl Discrim {
@@ -413,6 +417,22 @@ impl Migrate {
     /// Waits for the next migration.
     pub fn wait(self) -> u32 {
         code(self.0, abi::MIGRATE_WAIT)
+    }
+    /// Moves these home frames (at most 512) to the front of the migration.
+    pub fn these(self, homes: &[u64]) -> u32 {
+        let mut b = [0u8; 8 * 512];
+        let n = homes.len().min(512);
+        for (i, h) in homes.iter().take(n).enumerate() {
+            b[8 * i..8 * i + 8].copy_from_slice(&h.to_le_bytes());
+        }
+        self.0.call(Msg::new(abi::MIGRATE_THESE).string(&b[..8 * n])).rc
+    }
+    /// Directory entries from `first` ((home, frame) u64 pairs) into `buf`:
+    /// the bytes read, or the rc (`abi::MIGRATE_RC_DONE` past the end).
+    pub fn read_directory(self, first: u32, buf: &mut [u8]) -> Result<usize, u32> {
+        let capacity = buf.len();
+        let reply = self.0.call(Msg::new(abi::MIGRATE_READ).string(&first.to_le_bytes()).receive(buf));
+        if reply.rc == 0 { Ok(reply.len_in(capacity)) } else { Err(reply.rc) }
     }
 }
 
