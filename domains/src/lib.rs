@@ -4,6 +4,9 @@
 //! assembly in `programs/` and assembled at build time by the project's
 //! assembler. design.md ("The primordial world") describes each one's keys
 //! and protocol; the comment at the top of each source is its reference.
+//! It also carries the SDK for writing domains in C and Rust (`sdk/`,
+//! design.md §23): the constants generated from `kernel/src/abi.rs` and
+//! the files `gnosis new` copies into a project.
 
 pub mod compute_loop;
 pub mod layout;
