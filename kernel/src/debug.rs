@@ -6,13 +6,20 @@
 //! passes it over. Released, it runs instruction by instruction, stopping
 //! before any instruction at a breakpoint, after one instruction when
 //! single-stepping, and at any trap or memory fault, which is held back
-//! from the keeper until the debugger lets the domain go on. Detaching
+//! from the keeper until the debugger lets the domain go on. Watchpoints
+//! are software ones: before each instruction the debugger looks at the
+//! load or store it is (its address from the registers), and stops before
+//! one that touches a watched range, as RISC-V's hardware triggers do (GDB
+//! then steps over it and compares the value); the kernel's own writes,
+//! such as a received string, are not seen.
+//! Detaching
 //! releases the domain and delivers a held-back trap: the domain is left as
 //! it was. Nothing here is written to the image: breakpoints live in the
 //! debugger, never in the domain's memory.
 
 use rustc_hash::FxHashSet;
 
+use crate::cpu::decode::OpKind;
 use crate::cpu::{self, CodeTlb, DataTlb, Exit, Hart, Mmu, Trap};
 use crate::kernel::{Kernel, KernelError};
 use crate::key::Cda;
@@ -31,6 +38,47 @@ pub enum DebugStop {
     Trap(Trap),
     /// At a memory fault (held back from the segment keeper or keeper).
     Fault,
+    /// Before an access a watchpoint covers.
+    Watch {
+        /// The watchpoint's kind.
+        kind: WatchKind,
+        /// The watched address the access touched.
+        address: u32,
+    },
+}
+
+/// What a watchpoint fires on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum WatchKind {
+    /// Stores.
+    Write,
+    /// Loads.
+    Read,
+    /// Both.
+    Access,
+}
+
+/// A watched range of memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Watchpoint {
+    address: u32,
+    len: u32,
+    kind: WatchKind,
+}
+
+impl Watchpoint {
+    /// The first watched byte that a `write` (or load) of `len` bytes at
+    /// `address` touches, if this watchpoint fires on it.
+    fn hit(&self, address: u32, len: u32, write: bool) -> Option<u32> {
+        let fires = match self.kind {
+            WatchKind::Write => write,
+            WatchKind::Read => !write,
+            WatchKind::Access => true,
+        };
+        let (start, end) = (u64::from(address), u64::from(address) + u64::from(len));
+        let (w_start, w_end) = (u64::from(self.address), u64::from(self.address) + u64::from(self.len));
+        (fires && start < w_end && w_start < end).then(|| start.max(w_start) as u32)
+    }
 }
 
 /// The debugger's hold on one domain.
@@ -38,6 +86,7 @@ pub(crate) struct Debugger {
     /// The domain debugged.
     pub root: Cda,
     breakpoints: FxHashSet<u32>,
+    watchpoints: Vec<Watchpoint>,
     /// Held: the scheduler passes the domain over.
     pub held: bool,
     /// The domain was ready when the scheduler passed it over.
@@ -60,6 +109,7 @@ impl Debugger {
         Debugger {
             root,
             breakpoints: FxHashSet::default(),
+            watchpoints: Vec::new(),
             held: true,
             ready_when_released: false,
             stepping: false,
@@ -73,6 +123,43 @@ impl Debugger {
     /// Sets (`on`) or clears a breakpoint; whether that changed anything.
     pub fn breakpoint(&mut self, address: u32, on: bool) -> bool {
         if on { self.breakpoints.insert(address) } else { self.breakpoints.remove(&address) }
+    }
+
+    /// Sets (`on`) or clears a watchpoint over `len` bytes at `address`;
+    /// whether that changed anything.
+    pub fn watchpoint(&mut self, address: u32, len: u32, kind: WatchKind, on: bool) -> bool {
+        let w = Watchpoint { address, len: len.max(1), kind };
+        let at = self.watchpoints.iter().position(|x| *x == w);
+        match (on, at) {
+            (true, None) => self.watchpoints.push(w),
+            (false, Some(i)) => {
+                self.watchpoints.swap_remove(i);
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// The watchpoint stop the instruction at the pc would cause, if any.
+    fn watch_hit<M: Mmu>(&self, hart: &Hart, mmu: &mut M) -> Option<DebugStop> {
+        if self.watchpoints.is_empty() {
+            return None;
+        }
+        let page = mmu.code(hart.pc).ok()?;
+        let op = page.ops[(hart.pc as usize & 0xFFF) / 4];
+        let (len, write) = match op.kind {
+            OpKind::Lb | OpKind::Lbu => (1, false),
+            OpKind::Lh | OpKind::Lhu => (2, false),
+            OpKind::Lw => (4, false),
+            OpKind::Sb => (1, true),
+            OpKind::Sh => (2, true),
+            OpKind::Sw => (4, true),
+            _ => return None,
+        };
+        let address = hart.x(op.rs1 as usize).wrapping_add(op.imm as u32);
+        self.watchpoints.iter().find_map(|w| {
+            w.hit(address, len, write).map(|address| DebugStop::Watch { kind: w.kind, address })
+        })
     }
 
     /// Lets the domain run, at `pc`: on until a stop, or for one step.
@@ -110,6 +197,10 @@ impl Debugger {
             let resuming_here = self.released_at.take() == Some(hart.pc);
             if !resuming_here && self.breakpoints.contains(&hart.pc) {
                 self.hold(DebugStop::Breakpoint);
+                return (Exit::Budget, retired);
+            }
+            if let Some(watched) = self.watch_hit(hart, mmu).filter(|_| !resuming_here) {
+                self.hold(watched);
                 return (Exit::Budget, retired);
             }
             let (exit, n) = cpu::run(hart, data, code, mmu, 1);
@@ -217,6 +308,12 @@ impl Kernel {
         self.debug.as_mut().map(|d| d.breakpoint(address, on)).is_some()
     }
 
+    /// Sets (`on`) or clears a watchpoint in the debugged domain; whether
+    /// there is a debugged domain.
+    pub fn debug_watchpoint(&mut self, address: u32, len: u32, kind: WatchKind, on: bool) -> bool {
+        self.debug.as_mut().map(|d| d.watchpoint(address, len, kind, on)).is_some()
+    }
+
     /// A domain's pc and registers; `None` if `root` is not a domain.
     pub fn registers(&mut self, root: Cda) -> Result<Option<Registers>, KernelError> {
         Ok(self
@@ -278,5 +375,38 @@ impl Kernel {
     /// restart (it is in the checkpoint's process list).
     pub(crate) fn debug_passed_over(&self) -> Option<Cda> {
         self.debug.as_ref().filter(|d| d.ready_when_released || d.held_exit.is_some()).map(|d| d.root)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_watchpoint_fires_on_overlapping_accesses_of_its_kind() {
+        let w = Watchpoint { address: 0x1000, len: 4, kind: WatchKind::Write };
+        assert_eq!(w.hit(0x1000, 4, true), Some(0x1000));
+        assert_eq!(w.hit(0x0FFE, 4, true), Some(0x1000), "a store reaching into the range");
+        assert_eq!(w.hit(0x1003, 1, true), Some(0x1003));
+        assert_eq!(w.hit(0x1004, 4, true), None, "just past the end");
+        assert_eq!(w.hit(0x0FFC, 4, true), None, "just before");
+        assert_eq!(w.hit(0x1000, 4, false), None, "a load does not fire a write watchpoint");
+        let r = Watchpoint { kind: WatchKind::Read, ..w };
+        assert_eq!(r.hit(0x1002, 2, false), Some(0x1002));
+        assert_eq!(r.hit(0x1002, 2, true), None);
+        let a = Watchpoint { kind: WatchKind::Access, ..w };
+        assert!(a.hit(0x1000, 1, true).is_some() && a.hit(0x1000, 1, false).is_some());
+        let top = Watchpoint { address: u32::MAX - 1, len: 2, kind: WatchKind::Access };
+        assert_eq!(top.hit(u32::MAX, 4, true), Some(u32::MAX), "no overflow at the top of memory");
+    }
+
+    #[test]
+    fn watchpoints_are_set_once_and_cleared_once() {
+        let mut d = Debugger::new(Cda(crate::key::NODE_CDA_BIT | 5));
+        assert!(d.watchpoint(0x2000, 4, WatchKind::Write, true));
+        assert!(!d.watchpoint(0x2000, 4, WatchKind::Write, true));
+        assert!(d.watchpoint(0x2000, 4, WatchKind::Read, true), "another kind is another watchpoint");
+        assert!(d.watchpoint(0x2000, 4, WatchKind::Write, false));
+        assert!(!d.watchpoint(0x2000, 4, WatchKind::Write, false));
     }
 }

@@ -1,5 +1,8 @@
 //! The Gnosis kernel: pages, nodes and keys in a memory-mapped image.
 
+/// Every number of the invocation ABI (order, return, trap and fault codes,
+/// alleged types, the loader's map), shared with the SDK: see the file's head.
+pub mod abi;
 pub mod builder;
 pub mod check;
 pub mod checkpoint;

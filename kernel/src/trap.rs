@@ -12,26 +12,26 @@ use crate::cpu::Trap;
 use crate::segment::SegmentFault;
 
 /// Trap code: the word at the pc is not an RV32IM instruction.
-pub const ILLEGAL_INSTRUCTION: u32 = 1;
+pub const ILLEGAL_INSTRUCTION: u32 = crate::abi::TRAP_ILLEGAL_INSTRUCTION;
 /// Trap code: `ebreak`.
-pub const BREAKPOINT: u32 = 2;
+pub const BREAKPOINT: u32 = crate::abi::TRAP_BREAKPOINT;
 /// Trap code: jump or branch to an address not a multiple of 4.
-pub const MISALIGNED_JUMP: u32 = 3;
+pub const MISALIGNED_JUMP: u32 = crate::abi::TRAP_MISALIGNED_JUMP;
 /// Trap code: misaligned load.
-pub const MISALIGNED_LOAD: u32 = 4;
+pub const MISALIGNED_LOAD: u32 = crate::abi::TRAP_MISALIGNED_LOAD;
 /// Trap code: misaligned store.
-pub const MISALIGNED_STORE: u32 = 5;
+pub const MISALIGNED_STORE: u32 = crate::abi::TRAP_MISALIGNED_STORE;
 /// Trap code: an `ecall` whose exit block or string is invalid.
-pub const BAD_INVOCATION: u32 = 7;
+pub const BAD_INVOCATION: u32 = crate::abi::TRAP_BAD_INVOCATION;
 /// Trap code: a received string could not be stored in the receive buffer.
-pub const RECEIVE_FAULT: u32 = 8;
+pub const RECEIVE_FAULT: u32 = crate::abi::TRAP_RECEIVE_FAULT;
 /// Trap code: the domain invoked the error key.
-pub const ERROR_KEY: u32 = 9;
+pub const ERROR_KEY: u32 = crate::abi::TRAP_ERROR_KEY;
 /// Trap code: the host stopped the domain for good (`gnosis snapshot
 /// --kill`); it is not delivered to the keeper (see `Kernel::stop_domain`).
-pub const STOPPED: u32 = 10;
+pub const STOPPED: u32 = crate::abi::TRAP_STOPPED;
 /// Trap codes 0x100 + c: memory fault with segment fault code c.
-pub const MEMORY_FAULT_BASE: u32 = 0x100;
+pub const MEMORY_FAULT_BASE: u32 = crate::abi::TRAP_MEMORY_FAULT;
 
 /// The trap code and detail for an interpreter trap.
 pub fn from_cpu(trap: Trap) -> (u32, u32) {

@@ -27,7 +27,7 @@ pub const KERNEL_NODE: Cda = Cda(NODE_CDA_BIT | 1);
 /// BWAIT objects.
 pub const BWAIT_OBJECTS: usize = 8;
 /// Return code to a waiter woken because the system restarted.
-pub const RC_RESTARTED: u32 = 2;
+pub const RC_RESTARTED: u32 = crate::abi::RC_RESTARTED;
 /// Return code when too many invocations already wait for the same event.
 pub const RC_TOO_MANY_WAITERS: u32 = 3;
 /// Kernel-node slots that hold waiters' reply keys.

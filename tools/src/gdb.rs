@@ -4,7 +4,9 @@
 //! attaches to one domain: registers, memory through the domain's address
 //! segment (with its read-only rules: a write GDB may not make is refused),
 //! software breakpoints kept by the kernel (never written into the domain's
-//! memory), single step, continue, Ctrl-C, and stops at the domain's traps,
+//! memory), watchpoints (`watch`, `rwatch`, `awatch`: the stub answers
+//! Z2/Z3/Z4 with the kernel's software watchpoints, so GDB needs no
+//! `set can-use-hw-watchpoints 0`), single step, continue, Ctrl-C, and stops at the domain's traps,
 //! which go on to its keeper only if GDB passes the signal on. The protocol
 //! is the `gdbstub` crate's; the kernel side is `kernel::debug`.
 //!
@@ -26,12 +28,14 @@ use gdbstub::target::ext::base::singlethread::{
     SingleThreadBase, SingleThreadResume, SingleThreadResumeOps, SingleThreadSingleStep,
     SingleThreadSingleStepOps,
 };
-use gdbstub::target::ext::breakpoints::{Breakpoints, BreakpointsOps, SwBreakpoint, SwBreakpointOps};
+use gdbstub::target::ext::breakpoints::{
+    Breakpoints, BreakpointsOps, HwWatchpoint, HwWatchpointOps, SwBreakpoint, SwBreakpointOps, WatchKind,
+};
 use gdbstub::target::{Target, TargetError, TargetResult};
 use gdbstub_arch::riscv::Riscv32;
 use gdbstub_arch::riscv::reg::RiscvCoreRegs;
 use kernel::cpu::Trap;
-use kernel::debug::{DebugStop, Registers};
+use kernel::debug::{self, DebugStop, Registers};
 use kernel::kernel::{Kernel, KernelError};
 use kernel::key::Cda;
 
@@ -166,6 +170,14 @@ fn stop_reason(stop: DebugStop) -> SingleThreadStopReason<u32> {
         DebugStop::Trap(Trap::Illegal { .. }) => SingleThreadStopReason::Signal(Signal::SIGILL),
         DebugStop::Trap(_) => SingleThreadStopReason::Signal(Signal::SIGBUS),
         DebugStop::Fault => SingleThreadStopReason::Signal(Signal::SIGSEGV),
+        DebugStop::Watch { kind, address } => {
+            let kind = match kind {
+                debug::WatchKind::Write => WatchKind::Write,
+                debug::WatchKind::Read => WatchKind::Read,
+                debug::WatchKind::Access => WatchKind::ReadWrite,
+            };
+            SingleThreadStopReason::Watch { tid: (), kind, addr: address }
+        }
     }
 }
 
@@ -251,6 +263,28 @@ impl SingleThreadSingleStep for Debuggable {
 impl Breakpoints for Debuggable {
     fn support_sw_breakpoint(&mut self) -> Option<SwBreakpointOps<'_, Self>> {
         Some(self)
+    }
+
+    fn support_hw_watchpoint(&mut self) -> Option<HwWatchpointOps<'_, Self>> {
+        Some(self)
+    }
+}
+
+fn watch_kind(kind: WatchKind) -> debug::WatchKind {
+    match kind {
+        WatchKind::Write => debug::WatchKind::Write,
+        WatchKind::Read => debug::WatchKind::Read,
+        WatchKind::ReadWrite => debug::WatchKind::Access,
+    }
+}
+
+impl HwWatchpoint for Debuggable {
+    fn add_hw_watchpoint(&mut self, addr: u32, len: u32, kind: WatchKind) -> TargetResult<bool, Self> {
+        Ok(self.kernel.debug_watchpoint(addr, len, watch_kind(kind), true))
+    }
+
+    fn remove_hw_watchpoint(&mut self, addr: u32, len: u32, kind: WatchKind) -> TargetResult<bool, Self> {
+        Ok(self.kernel.debug_watchpoint(addr, len, watch_kind(kind), false))
     }
 }
 

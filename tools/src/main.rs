@@ -33,6 +33,8 @@ enum Command {
     Crash(cmd::crash::Args),
     /// Build a domain from an ELF executable in a world and start it.
     Install(cmd::install::Args),
+    /// Make a new domain project in C, Rust or assembly that builds with one command.
+    New(cmd::new::Args),
     /// List the domains of an image: name, state, meter, instructions.
     Ps(cmd::ps::Args),
     /// Boot or restart a world and run it until Ctrl-C (then checkpoint).
@@ -66,6 +68,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => cmd::bench::run(args),
         Command::Crash(args) => cmd::crash::run(args),
         Command::Install(args) => cmd::install::run(args),
+        Command::New(args) => cmd::new::run(args),
         Command::Ps(args) => cmd::ps::run(args),
         Command::Run(args) => cmd::run::run(args),
         Command::Checkpoint(args) => cmd::control::checkpoint(args),

@@ -11,7 +11,7 @@ use crate::invoke::Message;
 /// Handles an invocation of a data key.
 pub(super) fn invoke(inv: &Invocation) -> Outcome {
     let key = inv.key;
-    let string = if inv.order() == 1 {
+    let string = if inv.order() == crate::abi::DATA_IMAGE {
         let mut image = [0u8; 16];
         image[5..].copy_from_slice(&key.data_body());
         image.to_vec()

@@ -16,6 +16,7 @@
 //! Every order on a key made before the last restart answers KT+3.
 
 use super::{Invocation, KT, MAX_STRING, Message, Outcome, RC_STALE, Wait};
+use crate::abi::{AKT_DEVICE, CONSOLE_RC_BUSY, CONSOLE_READ, CONSOLE_WRITE};
 use crate::device::CONSOLE;
 use crate::kernel::{Kernel, KernelError};
 
@@ -28,8 +29,8 @@ pub(super) fn invoke(k: &mut Kernel, inv: &Invocation) -> Result<Outcome, Kernel
         return Ok(Outcome::invalid());
     }
     Ok(match inv.order() {
-        0 if k.wants_input() => Outcome::code(1),
-        0 => {
+        CONSOLE_READ if k.wants_input() => Outcome::code(CONSOLE_RC_BUSY),
+        CONSOLE_READ => {
             let wanted = match inv.word(0) {
                 0 => MAX_STRING,
                 n => (n as usize).min(MAX_STRING),
@@ -42,11 +43,11 @@ pub(super) fn invoke(k: &mut Kernel, inv: &Invocation) -> Result<Outcome, Kernel
                 Outcome::Reply(Message::code(0).with_string(&bytes))
             }
         }
-        1 => {
+        CONSOLE_WRITE => {
             k.console.output.extend_from_slice(&inv.message.string);
             Outcome::code(0)
         }
-        KT => Outcome::code(0x10),
+        KT => Outcome::code(AKT_DEVICE),
         _ => Outcome::invalid(),
     })
 }

@@ -26,6 +26,7 @@
 //! state answer rc 2.
 
 use super::{Invocation, KT, Message, Outcome};
+use crate::abi::*;
 use crate::domain::{self, RunState, TrapState};
 use crate::kernel::{Kernel, KernelError};
 use crate::key::{Cda, Key, KeyType, ResumeKind};
@@ -33,7 +34,6 @@ use crate::object::{self, node};
 use crate::transition::call_id;
 
 /// Return code: the domain is malformed.
-const MALFORMED: u32 = 2;
 /// Root slots the get orders (0 + n) may read.
 const READABLE: [usize; 6] = [1, 2, 3, 10, 11, 12];
 /// Root slots the swap orders (32 + n) may replace.
@@ -48,33 +48,42 @@ pub(super) fn invoke(k: &mut Kernel, inv: &Invocation) -> Result<Outcome, Kernel
             let key = object::validate(&k.store, node::slot(&k.store, root, n as usize));
             Ok(reply_key(0, key))
         }
-        n if (32..48).contains(&n) && SWAPPABLE.contains(&(n as usize - 32)) => {
-            swap_root_slot(k, root, n as usize - 32, inv)
+        n if (DOMAIN_SWAP_SLOT..DOMAIN_SWAP_KEY).contains(&n)
+            && SWAPPABLE.contains(&((n - DOMAIN_SWAP_SLOT) as usize)) =>
+        {
+            swap_root_slot(k, root, (n - DOMAIN_SWAP_SLOT) as usize, inv)
         }
-        16..=31 | 48..=63 | 65..=75 if k.prepare(root)?.is_none() => Ok(Outcome::code(MALFORMED)),
-        16..=31 => {
-            let raw = k.prepare(root)?.expect("DOMKEY001").keys[order as usize - 16];
+        DOMAIN_GET_KEY..=31 | DOMAIN_SWAP_KEY..=63 | DOMAIN_MAKE_AVAILABLE..=DOMAIN_PUT_REGS_CONTROL
+            if k.prepare(root)?.is_none() =>
+        {
+            Ok(Outcome::code(DOMAIN_RC_MALFORMED))
+        }
+        DOMAIN_GET_KEY..=31 => {
+            let raw = k.prepare(root)?.expect("DOMKEY001").keys[(order - DOMAIN_GET_KEY) as usize];
             Ok(reply_key(0, object::validate(&k.store, raw)))
         }
-        48..=63 => swap_key_register(k, root, order as usize - 48, inv.key_arg(0)),
-        64 => {
+        DOMAIN_SWAP_KEY..=63 => {
+            swap_key_register(k, root, (order - DOMAIN_SWAP_KEY) as usize, inv.key_arg(0))
+        }
+        DOMAIN_MAKE_START => {
             let id = object::allocation(&k.store, root).id;
             Ok(reply_key(0, Key::object(KeyType::Start, root, id, inv.bytes::<1>()[0])))
         }
-        65 => make_available(k, root),
-        66 | 73 => make_resume_key(k, root, if order == 66 { ResumeKind::Fault } else { ResumeKind::Return }),
-        67 => make_busy(k, root),
-        68 => Ok(get_control(k, root)?),
-        69 => put_control(k, root, inv, 0),
-        70 => Ok(get_registers(k, root)?),
-        71 => put_registers(k, root, inv),
-        74 => replace_memory(k, root, inv),
-        75 => {
+        DOMAIN_MAKE_AVAILABLE => make_available(k, root),
+        DOMAIN_MAKE_FAULT_KEY => make_resume_key(k, root, ResumeKind::Fault),
+        DOMAIN_MAKE_RETURN_KEY => make_resume_key(k, root, ResumeKind::Return),
+        DOMAIN_MAKE_BUSY => make_busy(k, root),
+        DOMAIN_GET_CONTROL => Ok(get_control(k, root)?),
+        DOMAIN_PUT_CONTROL => put_control(k, root, inv, 0),
+        DOMAIN_GET_REGS => Ok(get_registers(k, root)?),
+        DOMAIN_PUT_REGS => put_registers(k, root, inv),
+        DOMAIN_REPLACE_MEMORY => replace_memory(k, root, inv),
+        DOMAIN_PUT_REGS_CONTROL => {
             put_registers(k, root, inv)?;
             put_control(k, root, inv, 128)
         }
-        80 => Ok(Outcome::code(u32::from(!is_gate_to(inv.key_arg(0), root)))),
-        KT => Ok(Outcome::code(7)),
+        DOMAIN_COMPARE => Ok(Outcome::code(u32::from(!is_gate_to(inv.key_arg(0), root)))),
+        KT => Ok(Outcome::code(AKT_DOMAIN)),
         _ => Ok(Outcome::invalid()),
     }
 }
@@ -117,7 +126,7 @@ fn make_available(k: &mut Kernel, root: Cda) -> Result<Outcome, KernelError> {
 fn make_resume_key(k: &mut Kernel, root: Cda, kind: ResumeKind) -> Result<Outcome, KernelError> {
     let dib = k.prepare(root)?.expect("DOMKEY004");
     if is_busy(dib.state) {
-        return Ok(Outcome::code(1));
+        return Ok(Outcome::code(DOMAIN_RC_BUSY));
     }
     dib.state = RunState::Waiting;
     Ok(reply_key(0, Key::resume(kind, root, call_id(&k.store, root))))

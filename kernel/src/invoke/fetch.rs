@@ -14,7 +14,7 @@ pub(super) fn invoke(k: &mut Kernel, inv: &Invocation) -> Result<Outcome, Kernel
     match inv.order() {
         0..=15 => node::fetch(k, inv),
         node::DATABYTE => Ok(Outcome::code(u32::from(inv.key.databyte()))),
-        KT => Ok(Outcome::code(4)),
+        KT => Ok(Outcome::code(crate::abi::AKT_FETCH)),
         _ => Ok(Outcome::invalid()),
     }
 }

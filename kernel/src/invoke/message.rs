@@ -24,7 +24,7 @@
 use crate::key::Key;
 
 /// Longest string a message carries.
-pub const MAX_STRING: usize = 4096;
+pub const MAX_STRING: usize = crate::abi::MAX_STRING as usize;
 
 /// How the invoker continues.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

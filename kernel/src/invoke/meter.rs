@@ -10,5 +10,5 @@ use super::{Invocation, KT, Outcome};
 
 /// Handles an invocation of a meter key.
 pub(super) fn invoke(inv: &Invocation) -> Outcome {
-    if inv.order() == KT { Outcome::code(6) } else { Outcome::invalid() }
+    if inv.order() == KT { Outcome::code(crate::abi::AKT_METER) } else { Outcome::invalid() }
 }

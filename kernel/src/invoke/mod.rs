@@ -48,17 +48,17 @@ use crate::transition::call_id;
 use crate::trap;
 
 /// The "key type" order code and the base of the conventional return codes.
-pub const KT: u32 = 0x8000_0000;
+pub const KT: u32 = crate::abi::KT;
 /// Return code: success.
-pub const RC_OK: u32 = 0;
+pub const RC_OK: u32 = crate::abi::RC_OK;
 /// Return code of every data key (and obsolete key).
-pub const RC_DATA: u32 = KT + 1;
+pub const RC_DATA: u32 = crate::abi::RC_DATA;
 /// Return code: the order code is not valid for this key.
-pub const RC_INVALID: u32 = KT + 2;
+pub const RC_INVALID: u32 = crate::abi::RC_INVALID;
 /// Return code: a device key made before the last restart.
-pub const RC_STALE: u32 = KT + 3;
+pub const RC_STALE: u32 = crate::abi::RC_STALE;
 /// Order code of the implicit call to a meter keeper.
-pub const METER_EXHAUSTED: u32 = 1;
+pub const METER_EXHAUSTED: u32 = crate::abi::METER_EXHAUSTED;
 /// Most working-area frames one invocation can write (copies on first
 /// write, and the growth of the snapshot's write-back as it prepares the
 /// invoker and the jumpee): the gate performs an invocation only when the

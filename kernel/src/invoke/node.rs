@@ -19,32 +19,33 @@
 //! keeper already acts as a gate to its keeper.
 
 use super::{Invocation, KT, Message, Outcome};
+use crate::abi;
 use crate::kernel::{Kernel, KernelError};
 use crate::key::{Key, KeyType, MemoryFlags};
 use crate::object;
 
 /// Order code base: fetch slot n.
-pub const FETCH: u32 = 0;
+pub const FETCH: u32 = abi::NODE_FETCH;
 /// Order code base: swap slot n.
-pub const SWAP: u32 = 16;
+pub const SWAP: u32 = abi::NODE_SWAP;
 /// Order code: make a fetch key.
-pub const MAKE_FETCH: u32 = 32;
+pub const MAKE_FETCH: u32 = abi::NODE_MAKE_FETCH;
 /// Order code: make a segment key.
-pub const MAKE_SEGMENT: u32 = 33;
+pub const MAKE_SEGMENT: u32 = abi::NODE_MAKE_SEGMENT;
 /// Order code: make a meter key.
-pub const MAKE_METER: u32 = 34;
+pub const MAKE_METER: u32 = abi::NODE_MAKE_METER;
 /// Order code: make a node key.
-pub const MAKE_NODE: u32 = 35;
+pub const MAKE_NODE: u32 = abi::NODE_MAKE_NODE;
 /// Order code: make a sense key.
-pub const MAKE_SENSE: u32 = 36;
+pub const MAKE_SENSE: u32 = abi::NODE_MAKE_SENSE;
 /// Order code: compare.
-pub const COMPARE: u32 = 38;
+pub const COMPARE: u32 = abi::NODE_COMPARE;
 /// Order code: clear.
-pub const CLEAR: u32 = 39;
+pub const CLEAR: u32 = abi::NODE_CLEAR;
 /// Order code: databyte.
-pub const DATABYTE: u32 = 40;
+pub const DATABYTE: u32 = abi::NODE_DATABYTE;
 /// Order code: write data keys.
-pub const WRITE_DATA: u32 = 45;
+pub const WRITE_DATA: u32 = abi::NODE_WRITE_DATA;
 
 /// Handles an invocation of a node key.
 pub(super) fn invoke(k: &mut Kernel, inv: &Invocation) -> Result<Outcome, KernelError> {
@@ -57,7 +58,7 @@ pub(super) fn invoke(k: &mut Kernel, inv: &Invocation) -> Result<Outcome, Kernel
     let string_byte = inv.bytes::<1>()[0];
     match order {
         FETCH..=15 => fetch(k, inv),
-        16..=31 => {
+        SWAP..=31 => {
             let slot = (order - SWAP) as usize;
             let raw = k.read_slot(node, slot)?;
             let old = object::validate(&k.store, raw);
@@ -80,7 +81,7 @@ pub(super) fn invoke(k: &mut Kernel, inv: &Invocation) -> Result<Outcome, Kernel
         }
         DATABYTE => Ok(Outcome::code(u32::from(key.databyte()))),
         WRITE_DATA => write_data(k, inv),
-        KT => Ok(Outcome::code(3)),
+        KT => Ok(Outcome::code(abi::AKT_NODE)),
         _ => Ok(Outcome::invalid()),
     }
 }
@@ -102,14 +103,14 @@ pub(super) fn designates_node(key: Key, node: crate::key::Cda) -> bool {
 fn write_data(k: &mut Kernel, inv: &Invocation) -> Result<Outcome, KernelError> {
     let (first, last) = (inv.word(0) as usize, inv.word(4) as usize);
     if first > 15 || last > 15 || first > last {
-        return Ok(Outcome::code(1));
+        return Ok(Outcome::code(abi::NODE_RC_BAD_RANGE));
     }
-    let mut rc = 0;
+    let mut rc = abi::RC_OK;
     for (i, slot) in (first..=last).enumerate() {
         let value: [u8; 16] =
             std::array::from_fn(|b| inv.message.string.get(8 + 16 * i + b).copied().unwrap_or(0));
         if value[..5] != [0; 5] {
-            rc = 2;
+            rc = abi::NODE_RC_HIGH_BYTES;
         }
         let body: [u8; 11] = value[5..].try_into().expect("11 bytes");
         k.write_slot(inv.key.cda(), slot, Key::data_bytes(body))?;

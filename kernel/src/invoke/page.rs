@@ -10,18 +10,19 @@
 //! | KT | alleged type | 0x202, or 0x1202 read-only |
 
 use super::{Invocation, KT, Message, Outcome, RC_INVALID};
+use crate::abi;
 use crate::kernel::{Kernel, KernelError};
 use crate::key::MemoryFlags;
 use crate::object::page;
 
 /// Order code: make a read-only page key.
-pub const MAKE_READ_ONLY: u32 = 0;
+pub const MAKE_READ_ONLY: u32 = abi::PAGE_MAKE_READ_ONLY;
 /// Order code: clear the page.
-pub const CLEAR: u32 = 39;
+pub const CLEAR: u32 = abi::PAGE_CLEAR;
 /// Order code: test for all zero.
-pub const TEST_ZERO: u32 = 41;
+pub const TEST_ZERO: u32 = abi::PAGE_TEST_ZERO;
 /// Order code base: write the string at offset (order − 4096).
-pub const WRITE: u32 = 4096;
+pub const WRITE: u32 = abi::PAGE_WRITE;
 
 /// Handles an invocation of a page key.
 pub(super) fn invoke(k: &mut Kernel, inv: &Invocation) -> Result<Outcome, KernelError> {
@@ -48,7 +49,7 @@ pub(super) fn invoke(k: &mut Kernel, inv: &Invocation) -> Result<Outcome, Kernel
             k.write_page(key.cda(), offset, data)?;
             Outcome::code(0)
         }
-        KT => Outcome::code(if read_only { 0x1202 } else { 0x202 }),
+        KT => Outcome::code(if read_only { abi::AKT_PAGE_RO } else { abi::AKT_PAGE }),
         _ => Outcome::invalid(),
     })
 }

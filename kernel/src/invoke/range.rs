@@ -20,49 +20,46 @@
 //! out an object someone else holds.
 
 use super::{Invocation, KT, Message, Outcome};
+use crate::abi::*;
 use crate::kernel::{Kernel, KernelError};
 use crate::key::{Cda, Key, KeyType};
 use crate::object;
-
-const NOT_IN_RANGE: u32 = u32::MAX;
-/// Create: the object is already allocated (made by someone else).
-const IN_USE: u32 = 2;
 
 /// Handles an invocation of a page-range or node-range key.
 pub(super) fn invoke(k: &mut Kernel, inv: &Invocation) -> Result<Outcome, KernelError> {
     let range = Range::of(inv.key);
     match inv.order() {
-        order @ (0 | 9) => match range.at(&k.store, inv.dword(0)) {
-            Some(cda) if object::allocation(&k.store, cda).allocated => Ok(Outcome::code(IN_USE)),
+        order @ (RANGE_CREATE | RANGE_CREATE_CLEAR) => match range.at(&k.store, inv.dword(0)) {
+            Some(cda) if object::allocation(&k.store, cda).allocated => Ok(Outcome::code(RANGE_RC_IN_USE)),
             Some(cda) => {
-                if order == 9 {
+                if order == RANGE_CREATE_CLEAR {
                     k.clear_object(cda)?;
                 }
                 let id = object::create(&mut k.store, cda)?;
                 Ok(Outcome::Reply(Message::code(0).with_key(0, Key::object(range.key_type(), cda, id, 0))))
             }
-            None => Ok(Outcome::code(1)),
+            None => Ok(Outcome::code(RANGE_RC_OUTSIDE)),
         },
-        1 => Ok(match range.member(&k.store, inv.key_arg(0)) {
+        RANGE_IDENTIFY => Ok(match range.member(&k.store, inv.key_arg(0)) {
             Some(cda) => Outcome::Reply(Message::code(0).with_string(&(cda.0 - range.first.0).to_le_bytes())),
-            None => Outcome::code(NOT_IN_RANGE),
+            None => Outcome::code(RANGE_RC_NOT_IN_RANGE),
         }),
-        2 => match range.member(&k.store, inv.key_arg(0)) {
+        RANGE_SEVER => match range.member(&k.store, inv.key_arg(0)) {
             Some(cda) => {
                 let id = k.sever(cda, false)?;
                 Ok(Outcome::Reply(Message::code(0).with_key(0, Key::object(range.key_type(), cda, id, 0))))
             }
-            None => Ok(Outcome::code(NOT_IN_RANGE)),
+            None => Ok(Outcome::code(RANGE_RC_NOT_IN_RANGE)),
         },
-        6 => match range.member(&k.store, inv.key_arg(0)) {
+        RANGE_DESTROY => match range.member(&k.store, inv.key_arg(0)) {
             Some(cda) => k.sever(cda, true).map(|_| Outcome::code(0)),
-            None => Ok(Outcome::code(NOT_IN_RANGE)),
+            None => Ok(Outcome::code(RANGE_RC_NOT_IN_RANGE)),
         },
-        8 => match range.at(&k.store, inv.dword(0)) {
+        RANGE_DESTROY_AT => match range.at(&k.store, inv.dword(0)) {
             Some(cda) => k.sever(cda, true).map(|_| Outcome::code(0)),
-            None => Ok(Outcome::code(1)),
+            None => Ok(Outcome::code(RANGE_RC_OUTSIDE)),
         },
-        KT => Ok(Outcome::code(if range.nodes { 771 } else { 770 })),
+        KT => Ok(Outcome::code(if range.nodes { AKT_NODE_RANGE } else { AKT_PAGE_RANGE })),
         _ => Ok(Outcome::invalid()),
     }
 }

@@ -11,6 +11,7 @@
 //! | KT | 0x05 + lss·256, + 0x1000 when read-only |
 
 use super::{Invocation, Jump, KT, Message, Outcome, perform};
+use crate::abi;
 use crate::kernel::{Kernel, KernelError};
 use crate::key::{Cda, Key, KeyType, MemoryFlags};
 use crate::object::{self, node};
@@ -55,6 +56,10 @@ pub(super) fn invoke(inv: &Invocation) -> Outcome {
     if inv.order() != KT {
         return Outcome::invalid();
     }
-    let read_only = if inv.key.memory_flags().contains(MemoryFlags::READ_ONLY) { 0x1000 } else { 0 };
-    Outcome::code(0x05 + (u32::from(inv.key.lss()) << 8) + read_only)
+    let read_only = if inv.key.memory_flags().contains(MemoryFlags::READ_ONLY) {
+        abi::AKT_PAGE_RO - abi::AKT_PAGE
+    } else {
+        0
+    };
+    Outcome::code(abi::AKT_SEGMENT + (u32::from(inv.key.lss()) << 8) + read_only)
 }

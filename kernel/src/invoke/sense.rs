@@ -27,7 +27,7 @@ pub(super) fn invoke(k: &mut Kernel, inv: &Invocation) -> Result<Outcome, Kernel
             Ok(Outcome::Reply(Message::code(0).with_key(0, sensory(fetched))))
         }
         node::DATABYTE => Ok(Outcome::code(u32::from(inv.key.databyte()))),
-        KT => Ok(Outcome::code(1)),
+        KT => Ok(Outcome::code(crate::abi::AKT_SENSE)),
         _ => Ok(Outcome::invalid()),
     }
 }

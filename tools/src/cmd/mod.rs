@@ -9,6 +9,7 @@ pub mod format;
 pub mod fsck;
 pub mod inspect;
 pub mod install;
+pub mod new;
 pub mod ps;
 pub mod run;
 pub mod snapshot;

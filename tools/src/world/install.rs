@@ -118,6 +118,10 @@ pub enum Grant {
     Bwait(u32),
     /// A start key to the domain of that name.
     Start(String),
+    /// The returner: servers reply through it, so a client cannot make them wait.
+    Returner,
+    /// The discrim key: classifies and compares keys.
+    Discrim,
 }
 
 impl std::fmt::Display for Grant {
@@ -129,6 +133,8 @@ impl std::fmt::Display for Grant {
             Grant::Checkpoint => f.write_str("checkpoint"),
             Grant::Bwait(n) => write!(f, "bwait:{n}"),
             Grant::Start(name) => write!(f, "start:{name}"),
+            Grant::Returner => f.write_str("returner"),
+            Grant::Discrim => f.write_str("discrim"),
         }
     }
 }
@@ -137,13 +143,15 @@ impl FromStr for Grant {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Grant, String> {
-        let usage = "keys are: console, bank, timer, checkpoint, bwait:N (N from 2 to 7), start:NAME";
+        let usage = "keys are: console, bank, timer, checkpoint, returner, discrim, bwait:N (N from 2 to 7), start:NAME";
         match text.split_once(':') {
             None => match text {
                 "console" => Ok(Grant::Console),
                 "bank" => Ok(Grant::Bank),
                 "timer" => Ok(Grant::Timer),
                 "checkpoint" => Ok(Grant::Checkpoint),
+                "returner" => Ok(Grant::Returner),
+                "discrim" => Ok(Grant::Discrim),
                 _ => Err(format!("unknown key '{text}'; {usage}")),
             },
             Some(("bwait", n)) => match n.parse::<u32>() {
@@ -261,6 +269,8 @@ impl Purchase {
             Grant::Timer => Key::misc(MiscKind::SystemTimer),
             Grant::Checkpoint => Key::misc(MiscKind::Checkpoint),
             Grant::Bwait(n) => Key::misc_indexed(MiscKind::Bwait, *n),
+            Grant::Returner => Key::misc(MiscKind::Returner),
+            Grant::Discrim => Key::misc(MiscKind::Discrim),
             Grant::Start(name) => {
                 let root = start_target(k.store(), name)?;
                 Builder::new(k).start_key(root, 0)

@@ -8,6 +8,7 @@
 //! | 0 | wait until the system time reaches the wake-up time | 0 (at once if it has); 1 if another domain is waiting |
 //! | KT | alleged type | 0x0C09 |
 
+use crate::abi::{AKT_BWAIT, BWAIT_RC_BUSY, BWAIT_SET, BWAIT_WAIT};
 use crate::invoke::{Invocation, KT, Outcome, Wait};
 use crate::kernel::Kernel;
 use crate::wait::BWAIT_OBJECTS;
@@ -19,14 +20,14 @@ pub(super) fn invoke(k: &mut Kernel, inv: &Invocation) -> Outcome {
         return Outcome::invalid();
     }
     match inv.order() {
-        1 => {
+        BWAIT_SET => {
             k.bwait[index as usize] = inv.dword(0);
             Outcome::code(0)
         }
-        0 if k.timer_has_waiter(index) => Outcome::code(1),
-        0 if k.bwait[index as usize] <= k.clock.now_ns() => Outcome::code(0),
-        0 => Outcome::Later(Wait::Timer(index)),
-        KT => Outcome::code(0x0C09),
+        BWAIT_WAIT if k.timer_has_waiter(index) => Outcome::code(BWAIT_RC_BUSY),
+        BWAIT_WAIT if k.bwait[index as usize] <= k.clock.now_ns() => Outcome::code(0),
+        BWAIT_WAIT => Outcome::Later(Wait::Timer(index)),
+        KT => Outcome::code(AKT_BWAIT),
         _ => Outcome::invalid(),
     }
 }

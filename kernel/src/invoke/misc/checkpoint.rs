@@ -9,6 +9,7 @@
 //!
 //! After a restart, a waiter is answered rc 2 (`wait::RC_RESTARTED`).
 
+use crate::abi::{AKT_CHECKPOINT, CKPT_RC_FUTURE, CKPT_TAKE, CKPT_WAIT};
 use crate::invoke::{Invocation, KT, Outcome, Wait};
 use crate::kernel::Kernel;
 
@@ -16,19 +17,19 @@ use crate::kernel::Kernel;
 pub(super) fn invoke(k: &mut Kernel, inv: &Invocation) -> Outcome {
     let t = inv.dword(0);
     match inv.order() {
-        order @ (0 | 1) => {
+        order @ (CKPT_WAIT | CKPT_TAKE) => {
             if k.checkpoints.header.checkpoint_time_ns >= t {
                 return Outcome::code(0);
             }
             if t > k.clock.now_ns() {
-                return Outcome::code(1);
+                return Outcome::code(CKPT_RC_FUTURE);
             }
-            if order == 1 {
+            if order == CKPT_TAKE {
                 k.request_checkpoint();
             }
             Outcome::Later(Wait::Checkpoint { after: t })
         }
-        KT => Outcome::code(0x1209),
+        KT => Outcome::code(AKT_CHECKPOINT),
         _ => Outcome::invalid(),
     }
 }

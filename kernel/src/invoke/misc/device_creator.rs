@@ -18,7 +18,7 @@ pub(super) fn invoke(k: &Kernel, inv: &Invocation) -> Outcome {
         order if order == u32::from(CONSOLE) => {
             Outcome::Reply(Message::code(0).with_key(0, Key::device(CONSOLE, 0, k.restart_stamp)))
         }
-        KT => Outcome::code(0x4009),
+        KT => Outcome::code(crate::abi::AKT_DEVICE_CREATOR),
         _ => Outcome::invalid(),
     }
 }

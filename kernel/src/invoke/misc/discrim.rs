@@ -8,6 +8,7 @@
 //! | 2 | are keys 0 and 1 the same key? | 0 yes, 1 no |
 //! | KT | alleged type | 0x409 |
 
+use crate::abi::*;
 use crate::invoke::sense::sensory;
 use crate::invoke::{Invocation, KT, Outcome};
 use crate::key::{Key, KeyType};
@@ -16,15 +17,15 @@ use crate::key::{Key, KeyType};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Class {
     /// Data keys and obsolete keys.
-    Data = 1,
+    Data = DISCRIM_CLASS_DATA as isize,
     /// Resume keys.
-    Resume = 2,
+    Resume = DISCRIM_CLASS_RESUME as isize,
     /// Memory keys.
-    Memory = 3,
+    Memory = DISCRIM_CLASS_MEMORY as isize,
     /// Meter keys.
-    Meter = 4,
+    Meter = DISCRIM_CLASS_METER as isize,
     /// Everything else.
-    Other = 5,
+    Other = DISCRIM_CLASS_OTHER as isize,
 }
 
 /// The class of a (validated) key.
@@ -42,10 +43,10 @@ pub fn classify(key: Key) -> Class {
 pub(super) fn invoke(inv: &Invocation) -> Outcome {
     let key = inv.key_arg(0);
     match inv.order() {
-        0 => Outcome::code(classify(key) as u32),
-        1 => Outcome::code(u32::from(sensory(key) != key)),
-        2 => Outcome::code(u32::from(key != inv.key_arg(1))),
-        KT => Outcome::code(0x409),
+        DISCRIM_CLASSIFY => Outcome::code(classify(key) as u32),
+        DISCRIM_DISCREET => Outcome::code(u32::from(sensory(key) != key)),
+        DISCRIM_COMPARE => Outcome::code(u32::from(key != inv.key_arg(1))),
+        KT => Outcome::code(AKT_DISCRIM),
         _ => Outcome::invalid(),
     }
 }

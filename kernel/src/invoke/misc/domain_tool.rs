@@ -10,6 +10,7 @@
 //!
 //! Orders 5..=11 (identifying segments and meters by keeper) are not provided.
 
+use crate::abi::*;
 use crate::domain::SLOT_BRAND;
 use crate::invoke::{Invocation, KT, Message, Outcome};
 use crate::kernel::{Kernel, KernelError};
@@ -20,12 +21,17 @@ use crate::object;
 pub(super) fn invoke(k: &mut Kernel, inv: &Invocation) -> Result<Outcome, KernelError> {
     let subject = inv.key_arg(0);
     match inv.order() {
-        0 if subject.kind() == KeyType::Node && object::is_current(&k.store, subject) => Ok(Outcome::Reply(
-            Message::code(0).with_key(0, subject.with_type(KeyType::Domain).with_databyte(0)),
-        )),
-        0 => Ok(Outcome::code(1)),
-        order @ 1..=3 => {
-            let wanted = [KeyType::Start, KeyType::Resume, KeyType::Domain][order as usize - 1];
+        DOMAIN_TOOL_MAKE_DOMAIN
+            if subject.kind() == KeyType::Node && object::is_current(&k.store, subject) =>
+        {
+            Ok(Outcome::Reply(
+                Message::code(0).with_key(0, subject.with_type(KeyType::Domain).with_databyte(0)),
+            ))
+        }
+        DOMAIN_TOOL_MAKE_DOMAIN => Ok(Outcome::code(1)),
+        order @ DOMAIN_TOOL_IDENTIFY_START..=DOMAIN_TOOL_IDENTIFY_DOMAIN => {
+            let wanted = [KeyType::Start, KeyType::Resume, KeyType::Domain]
+                [(order - DOMAIN_TOOL_IDENTIFY_START) as usize];
             let root = subject.cda();
             let matches = subject.kind() == wanted
                 && object::is_current(&k.store, subject)
@@ -36,7 +42,7 @@ pub(super) fn invoke(k: &mut Kernel, inv: &Invocation) -> Result<Outcome, Kernel
             let node_key = Key::object(KeyType::Node, root, object::allocation(&k.store, root).id, 0);
             Ok(Outcome::Reply(Message::code(0).with_key(0, node_key).with_string(&[subject.databyte()])))
         }
-        KT => Ok(Outcome::code(0x109)),
+        KT => Ok(Outcome::code(AKT_DOMAIN_TOOL)),
         _ => Ok(Outcome::invalid()),
     }
 }

@@ -13,16 +13,16 @@ use crate::key::{KeyType, MemoryFlags};
 use crate::object::{self, page};
 
 /// Return code: the page was created after the last checkpoint.
-pub const RC_NEW_PAGE: u32 = 1;
+pub const RC_NEW_PAGE: u32 = crate::abi::JOURNALIZE_RC_NEW_PAGE;
 /// Return code: no journal slot is free until the next checkpoint.
-pub const RC_JOURNAL_FULL: u32 = 5;
+pub const RC_JOURNAL_FULL: u32 = crate::abi::JOURNALIZE_RC_FULL;
 
 /// Handles an invocation of the journalize key.
 pub(super) fn invoke(k: &mut Kernel, inv: &Invocation) -> Result<Outcome, KernelError> {
     if inv.order() == KT {
-        return Ok(Outcome::code(0x1C09));
+        return Ok(Outcome::code(crate::abi::AKT_JOURNALIZE));
     }
-    if inv.order() != 0 {
+    if inv.order() != crate::abi::JOURNALIZE_PAGE {
         return Ok(Outcome::invalid());
     }
     let key = inv.key_arg(0);

@@ -12,7 +12,7 @@ use crate::invoke::{Invocation, KT, Message, Outcome};
 /// Handles an invocation of keybits.
 pub(super) fn invoke(inv: &Invocation) -> Outcome {
     match inv.order() {
-        KT => Outcome::code(0x209),
+        KT => Outcome::code(crate::abi::AKT_KEYBITS),
         _ => Outcome::Reply(Message::code(0).with_string(&inv.key_arg(0).to_bytes())),
     }
 }

@@ -13,6 +13,7 @@
 //!
 //! Orders 3 and 4 (StartScan, ScanDirectory) are not provided.
 
+use crate::abi::{AKT_MIGRATE, MIGRATE_RC_DONE, MIGRATE_READ, MIGRATE_THESE, MIGRATE_WAIT};
 use crate::invoke::{Invocation, KT, Message, Outcome, Wait};
 use crate::kernel::Kernel;
 
@@ -22,13 +23,15 @@ const ENTRIES_PER_READ: usize = 256;
 /// Handles an invocation of the migrate key.
 pub(super) fn invoke(k: &mut Kernel, inv: &Invocation) -> Outcome {
     match inv.order() {
-        0 if k.checkpoints.migrating() && k.checkpoints.header.generation > k.checkpoints.announced => {
+        MIGRATE_WAIT
+            if k.checkpoints.migrating() && k.checkpoints.header.generation > k.checkpoints.announced =>
+        {
             k.checkpoints.announced = k.checkpoints.header.generation;
             let per_pass = crate::checkpoint::job::FRAMES_PER_STEP as u32;
             Outcome::Reply(Message::code(0).with_string(&per_pass.to_le_bytes()))
         }
-        0 => Outcome::Later(Wait::Migration),
-        1 => match &k.checkpoints.migration {
+        MIGRATE_WAIT => Outcome::Later(Wait::Migration),
+        MIGRATE_THESE => match &k.checkpoints.migration {
             Some(queue) => {
                 let wanted: Vec<u64> = inv.message.string.chunks(8).take(512).map(inv_u64).collect();
                 let mut q = queue.lock();
@@ -38,13 +41,13 @@ pub(super) fn invoke(k: &mut Kernel, inv: &Invocation) -> Outcome {
                 q.extend(rest);
                 Outcome::code(0)
             }
-            None => Outcome::code(1),
+            None => Outcome::code(MIGRATE_RC_DONE),
         },
-        2 => {
+        MIGRATE_READ => {
             let start = inv.word(0) as usize;
             let directory = &k.checkpoints.directory;
             if start >= directory.len() {
-                return Outcome::code(1);
+                return Outcome::code(MIGRATE_RC_DONE);
             }
             let end = (start + ENTRIES_PER_READ).min(directory.len());
             let bytes: Vec<u8> = directory[start..end]
@@ -53,7 +56,7 @@ pub(super) fn invoke(k: &mut Kernel, inv: &Invocation) -> Outcome {
                 .collect();
             Outcome::Reply(Message::code(0).with_string(&bytes))
         }
-        KT => Outcome::code(0x2A09),
+        KT => Outcome::code(AKT_MIGRATE),
         _ => Outcome::invalid(),
     }
 }

@@ -10,7 +10,7 @@ use crate::invoke::{Invocation, KT, Message, Outcome};
 /// Handles an invocation of the returner.
 pub(super) fn invoke(inv: &Invocation) -> Outcome {
     if inv.order() == KT && inv.message.string.is_empty() && inv.message.key_mask & 7 == 0 {
-        return Outcome::code(0x9);
+        return Outcome::code(crate::abi::AKT_RETURNER);
     }
     let m = inv.message;
     let mut reply = Message::code(m.code).with_string(&m.string);

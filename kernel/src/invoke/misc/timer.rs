@@ -9,13 +9,13 @@ use crate::invoke::{Invocation, KT, Message, Outcome};
 use crate::kernel::Kernel;
 
 /// Order code: read the system time.
-pub const READ: u32 = 7;
+pub const READ: u32 = crate::abi::TIMER_READ;
 
 /// Handles an invocation of the system timer.
 pub(super) fn invoke(k: &Kernel, inv: &Invocation) -> Outcome {
     match inv.order() {
         READ => Outcome::Reply(Message::code(0).with_string(&k.clock.now_ns().to_le_bytes())),
-        KT => Outcome::code(0x509),
+        KT => Outcome::code(crate::abi::AKT_TIMER),
         _ => Outcome::invalid(),
     }
 }

@@ -1,0 +1,6 @@
+#include <gnosis.h>
+
+int main(void) {
+    printf("hello, world\n");
+    return 0;
+}
