@@ -62,12 +62,15 @@ pub fn builtin(name: &str) -> Option<Box<dyn Workload>> {
     match name {
         "objects" => Some(Box::new(Objects { seed: 11 })),
         "world" => Some(Box::new(World::primordial(11, WORLD_SECONDS))),
+        "fill" => Some(Box::new(World::filling(11, WORLD_SECONDS))),
+        "domains" => Some(Box::new(World::many_domains(11, WORLD_SECONDS))),
+        "install" => Some(Box::new(World::installing(11, WORLD_SECONDS))),
         _ => None,
     }
 }
 
 /// Names of the built-in workloads.
-pub const BUILTIN: &[&str] = &["objects", "world"];
+pub const BUILTIN: &[&str] = &["objects", "world", "fill", "domains", "install"];
 
 /// Simulated seconds the world workloads run by default.
 pub const WORLD_SECONDS: u64 = 4;
@@ -95,6 +98,9 @@ pub fn from_settings(settings: &super::Settings) -> anyhow::Result<Box<dyn Workl
             Ok(Box::new(World::from_image(image, script, seconds)))
         }
         "world" => Ok(Box::new(World::primordial(11, seconds))),
+        "fill" => Ok(Box::new(World::filling(11, seconds))),
+        "domains" => Ok(Box::new(World::many_domains(11, seconds))),
+        "install" => Ok(Box::new(World::installing(11, seconds))),
         name => {
             anyhow::ensure!(
                 settings.image.is_none() && settings.script.is_none(),
@@ -253,31 +259,75 @@ pub fn formatted(bytes: u64) -> Vec<u8> {
 /// answered: the primordial world with key-value commands at the shell
 /// (journaled writes, acknowledged with "ok"), the counter, a checkpoint a
 /// second by the checkpoint driver, the migrator; or a user's image and
-/// script.
+/// script. Variants add users' programs: one whose working set is more
+/// than twice the checkpoint area (`fill`), hundreds of domains (`domains`),
+/// or programs installed while the world runs (`install`).
 pub struct World {
+    name: &'static str,
     image: std::sync::OnceLock<Vec<u8>>,
+    make: fn() -> Vec<u8>,
     script: Vec<String>,
     seconds: u64,
+    /// When (simulated ns after the start) to install a program.
+    installs: Vec<u64>,
 }
 
 /// Sets and deletes the primordial world's script makes per simulated second.
 const WORLD_COMMANDS_PER_SECOND: u64 = 10;
 /// Keys the script uses.
 const WORLD_KEYS: usize = 8;
+/// Domains the `domains` workload adds to the world.
+pub const MANY_DOMAINS: usize = 200;
 
 impl World {
-    /// The primordial world with a key-value script from `seed`, for `seconds`.
-    pub fn primordial(seed: u64, seconds: u64) -> World {
+    fn new(name: &'static str, make: fn() -> Vec<u8>, seed: u64, seconds: u64) -> World {
         World {
+            name,
             image: std::sync::OnceLock::new(),
+            make,
             script: script(seed, WORLD_COMMANDS_PER_SECOND * seconds),
             seconds,
+            installs: Vec::new(),
         }
+    }
+
+    /// The primordial world with a key-value script from `seed`, for `seconds`.
+    pub fn primordial(seed: u64, seconds: u64) -> World {
+        World::new("world", primordial_image, seed, seconds)
+    }
+
+    /// The primordial world with a program that dirties two and a half
+    /// times the checkpoint area, page by page, for several passes: full
+    /// areas force checkpoints while it waits for room.
+    pub fn filling(seed: u64, seconds: u64) -> World {
+        World::new("fill", filling_image, seed, seconds)
+    }
+
+    /// The primordial world with [`MANY_DOMAINS`] more domains, each calling
+    /// the key-value store a few times (queueing on it) and storing the
+    /// answers.
+    pub fn many_domains(seed: u64, seconds: u64) -> World {
+        World::new("domains", many_domains_image, seed, seconds)
+    }
+
+    /// The primordial world into which a program (a key-value client) is
+    /// installed every simulated second, while it runs.
+    pub fn installing(seed: u64, seconds: u64) -> World {
+        let mut world = World::new("install", primordial_image, seed, seconds);
+        world.installs = (0..seconds).map(|s| s * 1_000_000_000 + 500_000_000).collect();
+        world
     }
 
     /// The world in `image`, typing `script`, for `seconds`.
     pub fn from_image(image: Vec<u8>, script: Vec<String>, seconds: u64) -> World {
-        World { image: std::sync::OnceLock::from(image), script, seconds }
+        World {
+            name: "image",
+            image: std::sync::OnceLock::from(image),
+            make: Vec::new,
+            script,
+            seconds,
+            installs: Vec::new(),
+        }
     }
 }
 
@@ -299,24 +349,102 @@ fn script(seed: u64, commands: u64) -> Vec<String> {
         .collect()
 }
 
-/// The primordial world in a fresh 8 MiB image, checkpointing every second.
-fn primordial_image() -> Vec<u8> {
-    let storage = Arc::new(FaultyStorage::new(&formatted(8 << 20), None));
+/// The primordial world in a fresh image of `bytes`, checkpointing every
+/// second, with `add` run on it before its first checkpoint.
+fn world_image(bytes: u64, add: impl FnOnce(&mut Kernel)) -> Vec<u8> {
+    let storage = Arc::new(FaultyStorage::new(&formatted(bytes), None));
     let mut k = boot(storage.clone(), &Config::default()).expect("boot");
     let settings = crate::world::big_bang::Settings { checkpoint_interval_s: 1 };
     crate::world::big_bang::build(&mut k, &settings).expect("big bang");
+    add(&mut k);
     k.checkpoint_now().expect("checkpoint");
     k.finish_background().expect("background");
     storage.durable_image()
 }
 
+/// The primordial world in a fresh 8 MiB image.
+fn primordial_image() -> Vec<u8> {
+    world_image(8 << 20, |_| {})
+}
+
+/// Passes the `fill` workload's program makes over its memory.
+const FILL_PASSES: u32 = 6;
+
+/// The primordial world in 8 MiB (1 MiB checkpoint areas) with the filler.
+fn filling_image() -> Vec<u8> {
+    world_image(8 << 20, |k| {
+        let bytes = (k.layout().geometry.area_frames * FRAME_BYTES * 5 / 2) as u32;
+        let elf = assemble(&format!(
+            r#"
+        _start:
+            li   s0, {FILL_PASSES}
+        1:  la   t0, big
+            li   t1, {bytes}
+            add  t1, t0, t1
+        2:  lbu  t2, 0(t0)
+            addi t2, t2, 1
+            sb   t2, 0(t0)
+            li   t3, 4096
+            add  t0, t0, t3
+            bltu t0, t1, 2b
+            addi s0, s0, -1
+            bnez s0, 1b
+            ebreak
+            .bss
+        big: .space {bytes}
+        "#
+        ));
+        crate::world::install::install_with_stack(k, &elf, "filler", &[], 4096).expect("install the filler");
+    })
+}
+
+/// A key-value client: calls the store's count order three times, storing
+/// each answer, then stops.
+const KV_CLIENT: &str = r#"
+    .include "gnosis.inc"
+_start:
+    li   s0, 3
+1:  KCALL 1, 5
+    la   t0, answers
+    sw   a0, 0(t0)
+    addi t0, t0, 4
+    addi s0, s0, -1
+    bnez s0, 1b
+    ebreak
+    .data
+answers: .space 12
+"#;
+
+/// The primordial world in 48 MiB with [`MANY_DOMAINS`] key-value clients
+/// (each takes nine nodes; without a stack, which they do not use).
+fn many_domains_image() -> Vec<u8> {
+    world_image(48 << 20, |k| {
+        let elf = assemble(KV_CLIENT);
+        let grants = ["start:kv".parse().expect("grant")];
+        for i in 0..MANY_DOMAINS {
+            crate::world::install::install_with_stack(k, &elf, &format!("c{i}"), &grants, 0)
+                .expect("install a client");
+        }
+    })
+}
+
+/// Assembles a workload's program (with `domains/include` available).
+fn assemble(text: &str) -> Vec<u8> {
+    let resolver = assembler::FsResolver::with_search_dirs(vec![std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../domains/include"
+    ))]);
+    let source = assembler::Source { name: "workload.s", text };
+    assembler::assemble(source, &resolver, &assembler::Options::default()).expect("assemble").to_elf()
+}
+
 impl Workload for World {
     fn name(&self) -> &'static str {
-        "world"
+        self.name
     }
 
     fn initial_image(&self) -> Vec<u8> {
-        self.image.get_or_init(primordial_image).clone()
+        self.image.get_or_init(self.make).clone()
     }
 
     fn run(&self, storage: Arc<FaultyStorage>, config: &Config, keep_images: bool) -> Observations {
@@ -324,12 +452,23 @@ impl Workload for World {
         let Ok(mut k) = boot(storage.clone(), config) else { return recorder.finish() };
         recorder.watch(&mut k);
         let mut script = self.script.iter();
-        let end = k.clock().now_ns() + self.seconds * 1_000_000_000;
+        let start = k.clock().now_ns();
+        let end = start + self.seconds * 1_000_000_000;
+        let mut installs = self.installs.iter().enumerate().peekable();
         let (mut acknowledged, mut answered) = (0u64, true);
         while k.clock().now_ns() < end {
             if answered && let Some(line) = script.next() {
                 k.console().feed(line.as_bytes());
                 answered = false;
+            }
+            if let Some((i, _)) = installs.next_if(|(_, at)| start + **at <= k.clock().now_ns()) {
+                let grants = ["start:kv".parse().expect("grant")];
+                let elf = assemble(KV_CLIENT);
+                let installed =
+                    crate::world::install::install_with_stack(&mut k, &elf, &format!("i{i}"), &grants, 4096);
+                if installed.is_err() {
+                    break;
+                }
             }
             if k.step().is_err() {
                 break;

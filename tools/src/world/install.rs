@@ -315,8 +315,20 @@ impl Purchase {
     }
 }
 
-/// Builds and starts the program; returns its root.
+/// Builds and starts the program, with the loader's stack
+/// (`kernel::elf::STACK_BYTES`); returns its root.
 pub fn install(k: &mut Kernel, elf: &[u8], name: &str, grants: &[Grant]) -> anyhow::Result<Cda> {
+    install_with_stack(k, elf, name, grants, kernel::elf::STACK_BYTES)
+}
+
+/// [`install`] with a stack of `stack_bytes` (rounded up to pages).
+pub fn install_with_stack(
+    k: &mut Kernel,
+    elf: &[u8],
+    name: &str,
+    grants: &[Grant],
+    stack_bytes: u32,
+) -> anyhow::Result<Cda> {
     check_name(k.store(), name)?;
     anyhow::ensure!(
         grants.len() <= 15,
@@ -328,8 +340,8 @@ pub fn install(k: &mut Kernel, elf: &[u8], name: &str, grants: &[Grant]) -> anyh
     for grant in grants {
         check_grant(k.store(), grant)?;
     }
-    check_space(k, program.footprint(kernel::elf::STACK_BYTES))?;
-    Purchase::make(k, |k, purchase| build(k, purchase, &program, name, grants))
+    check_space(k, program.footprint(stack_bytes))?;
+    Purchase::make(k, |k, purchase| build(k, purchase, &program, name, grants, stack_bytes))
 }
 
 /// Checks that the prime bank has the pages and nodes a program needs.
@@ -359,6 +371,7 @@ fn build(
     program: &kernel::elf::Program,
     name: &str,
     grants: &[Grant],
+    stack_bytes: u32,
 ) -> anyhow::Result<Cda> {
     let mut keys = Vec::with_capacity(grants.len());
     for (i, grant) in grants.iter().enumerate() {
@@ -367,7 +380,7 @@ fn build(
     let meter = purchase.user_meter(k)?;
     let mut b = purchase.builder(k);
     let space = b.address_space()?;
-    let (pc, sp) = kernel::elf::load(&mut b, space, program)?;
+    let (pc, sp) = kernel::elf::load_with_stack(&mut b, space, program, stack_bytes)?;
     let spec = DomainSpec {
         memory: space,
         meter,
