@@ -3,6 +3,7 @@
 mod cmd;
 mod size;
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -78,7 +79,8 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("gnosis: error: {error:#}");
+            // Never a panic, even when stderr is closed.
+            let _ = writeln!(std::io::stderr(), "gnosis: error: {error:#}");
             ExitCode::from(2)
         }
     }

@@ -8,8 +8,7 @@ use std::process::ExitCode;
 
 use kernel::inspect;
 use kernel::inspect::DomainSummary;
-
-use super::control;
+use tools::control::{Client, DEFAULT_TIMEOUT};
 
 /// Arguments of `gnosis ps`.
 #[derive(clap::Args)]
@@ -20,12 +19,9 @@ pub struct Args {
 
 /// Prints one line per domain.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let image = match args.image {
-        Some(p) => p,
-        None => super::run::default_image()?,
-    };
-    if control::is_running(&image) {
-        print!("{}", control::ask(&image, "ps")?);
+    let image = super::image_or_default(args.image)?;
+    if let Some(mut world) = Client::connect(&image, DEFAULT_TIMEOUT)? {
+        print!("{}", world.ask(&["ps"])?);
         return Ok(ExitCode::SUCCESS);
     }
     let loaded = super::load_read_only(&image)?;
@@ -33,7 +29,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The table `gnosis ps` prints.
+/// The table `gnosis ps` prints (names with control characters escaped).
 pub fn table(domains: &[DomainSummary]) -> String {
     let mut out =
         format!("{:<10} {:<12} {:<40} {:<12} {:>16}\n", "root", "name", "state", "meter", "instructions");
@@ -47,7 +43,7 @@ pub fn table(domains: &[DomainSummary]) -> String {
         out += &format!(
             "{:<10} {:<12} {:<40} {:<12} {:>16}\n",
             d.root.number(),
-            d.name,
+            tools::printable(&d.name),
             state,
             meter,
             d.instructions

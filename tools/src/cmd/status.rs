@@ -9,9 +9,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use ratatui::crossterm::event::{self, Event, KeyCode};
+use tools::control::{Client, DEFAULT_TIMEOUT};
 use tools::status::{Status, view};
-
-use super::control;
 
 /// Arguments of `gnosis status`.
 #[derive(clap::Args)]
@@ -26,9 +25,9 @@ pub struct Args {
 /// Prints the status once.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let image = super::image_or_default(args.image)?;
-    let status = match control::is_running(&image) {
-        true => ask(&image)?,
-        false => Status::of_image(&super::load_read_only(&image)?, &image),
+    let status = match Client::connect(&image, DEFAULT_TIMEOUT)? {
+        Some(world) => ask(world)?,
+        None => Status::of_image(&super::load_read_only(&image)?, &image),
     };
     match args.json {
         true => println!("{}", serde_json::to_string_pretty(&status)?),
@@ -38,9 +37,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 /// Asks a running instance for its status.
-fn ask(image: &Path) -> anyhow::Result<Status> {
-    let answer = control::ask(image, "status")?;
+fn ask(mut world: Client) -> anyhow::Result<Status> {
+    let answer = world.ask(&["status"])?;
     serde_json::from_str(&answer).with_context(|| format!("the instance answered: {answer}"))
+}
+
+/// Asks the world running `image` for its status; an error if none runs.
+fn ask_running(image: &Path) -> anyhow::Result<Status> {
+    match Client::connect(image, DEFAULT_TIMEOUT)? {
+        Some(world) => ask(world),
+        None => anyhow::bail!(
+            "no world runs from {}: start it with `gnosis run {}`",
+            image.display(),
+            image.display()
+        ),
+    }
 }
 
 /// Arguments of `gnosis top`.
@@ -56,7 +67,7 @@ pub struct TopArgs {
 /// Shows the status, refreshing, until q or Esc.
 pub fn top(args: TopArgs) -> anyhow::Result<ExitCode> {
     let image = super::image_or_default(args.image)?;
-    let mut previous = (ask(&image)?, Instant::now());
+    let mut previous = (ask_running(&image)?, Instant::now());
     let interval = Duration::from_secs_f64(args.interval.max(0.1));
     let mut terminal = ratatui::init();
     let shown = (|| -> anyhow::Result<()> {
@@ -69,7 +80,7 @@ pub fn top(args: TopArgs) -> anyhow::Result<ExitCode> {
             {
                 return Ok(());
             }
-            let now = (ask(&image)?, Instant::now());
+            let now = (ask_running(&image)?, Instant::now());
             rates = view::rates(&previous.0, &now.0, now.1.duration_since(previous.1).as_secs_f64());
             previous = now;
         }
