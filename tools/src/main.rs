@@ -81,7 +81,9 @@ fn main() -> ExitCode {
         Err(error) => {
             // Never a panic, even when stderr is closed.
             let _ = writeln!(std::io::stderr(), "gnosis: error: {error:#}");
-            ExitCode::from(2)
+            // A world that did not answer is a failed request, as a refusal is.
+            let unanswered = error.chain().any(|e| e.is::<tools::control::Unanswered>());
+            ExitCode::from(if unanswered { 1 } else { 2 })
         }
     }
 }

@@ -66,6 +66,14 @@ pub fn parse_timeout(text: &str) -> Result<Duration, String> {
     }
 }
 
+/// How long a quick question to a running world may take.
+#[derive(clap::Args)]
+pub struct Patience {
+    /// Seconds to wait for a running world to answer.
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_timeout)]
+    pub timeout: Duration,
+}
+
 /// Arguments of `gnosis checkpoint`.
 #[derive(clap::Args)]
 pub struct CheckpointArgs {

@@ -8,19 +8,21 @@ use std::process::ExitCode;
 
 use kernel::inspect;
 use kernel::inspect::DomainSummary;
-use tools::control::{Client, DEFAULT_TIMEOUT};
+use tools::control::Client;
 
 /// Arguments of `gnosis ps`.
 #[derive(clap::Args)]
 pub struct Args {
     /// The image (default: the default world).
     pub image: Option<PathBuf>,
+    #[command(flatten)]
+    pub patience: super::control::Patience,
 }
 
 /// Prints one line per domain.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let image = super::image_or_default(args.image)?;
-    if let Some(mut world) = Client::connect(&image, DEFAULT_TIMEOUT)? {
+    if let Some(mut world) = Client::connect(&image, args.patience.timeout)? {
         print!("{}", world.ask(&["ps"])?);
         return Ok(ExitCode::SUCCESS);
     }

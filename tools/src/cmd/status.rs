@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use ratatui::crossterm::event::{self, Event, KeyCode};
-use tools::control::{Client, DEFAULT_TIMEOUT};
+use tools::control::Client;
+
+use super::control::Patience;
 use tools::status::{Status, view};
 
 /// Arguments of `gnosis status`.
@@ -20,12 +22,14 @@ pub struct Args {
     /// Print JSON, for scripts.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub patience: Patience,
 }
 
 /// Prints the status once.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let image = super::image_or_default(args.image)?;
-    let status = match Client::connect(&image, DEFAULT_TIMEOUT)? {
+    let status = match Client::connect(&image, args.patience.timeout)? {
         Some(world) => ask(world)?,
         None => Status::of_image(&super::load_read_only(&image)?, &image),
     };
@@ -42,9 +46,10 @@ fn ask(mut world: Client) -> anyhow::Result<Status> {
     serde_json::from_str(&answer).with_context(|| format!("the instance answered: {answer}"))
 }
 
-/// Asks the world running `image` for its status; an error if none runs.
-fn ask_running(image: &Path) -> anyhow::Result<Status> {
-    match Client::connect(image, DEFAULT_TIMEOUT)? {
+/// Asks the world running `image` for its status (waiting at most
+/// `patience`); an error if none runs.
+fn ask_running(image: &Path, patience: &Patience) -> anyhow::Result<Status> {
+    match Client::connect(image, patience.timeout)? {
         Some(world) => ask(world),
         None => anyhow::bail!(
             "no world runs from {}: start it with `gnosis run {}`",
@@ -62,12 +67,14 @@ pub struct TopArgs {
     /// Seconds between refreshes.
     #[arg(long, default_value_t = 1.0)]
     pub interval: f64,
+    #[command(flatten)]
+    pub patience: Patience,
 }
 
 /// Shows the status, refreshing, until q or Esc.
 pub fn top(args: TopArgs) -> anyhow::Result<ExitCode> {
     let image = super::image_or_default(args.image)?;
-    let mut previous = (ask_running(&image)?, Instant::now());
+    let mut previous = (ask_running(&image, &args.patience)?, Instant::now());
     let interval = Duration::from_secs_f64(args.interval.max(0.1));
     let mut terminal = ratatui::init();
     let shown = (|| -> anyhow::Result<()> {
@@ -80,7 +87,7 @@ pub fn top(args: TopArgs) -> anyhow::Result<ExitCode> {
             {
                 return Ok(());
             }
-            let now = (ask_running(&image)?, Instant::now());
+            let now = (ask_running(&image, &args.patience)?, Instant::now());
             rates = view::rates(&previous.0, &now.0, now.1.duration_since(previous.1).as_secs_f64());
             previous = now;
         }

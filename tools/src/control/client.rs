@@ -3,7 +3,7 @@
 //! says the world is not responding, naming the process that holds the
 //! image. An answer that never comes, or comes empty, is an error.
 
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -16,6 +16,13 @@ use nix::sys::socket::{AddressFamily, SockFlag, SockType, UnixAddr};
 use super::location;
 use super::server::{Timed, peer_uid};
 
+/// The world did not answer: it is not responding, or it closed the
+/// connection without answering. `gnosis` exits with status 1 for it, as
+/// for a refusal.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Unanswered(String);
+
 /// The longest text answer read, in bytes.
 const MAX_ANSWER: u64 = 16 << 20;
 
@@ -25,6 +32,9 @@ pub struct Client {
     image: PathBuf,
     deadline: Instant,
     timeout: Duration,
+    /// Why sending stopped, if the world hung up on the request: its
+    /// answer (a refusal) may still be there to read.
+    hung_up: Option<std::io::Error>,
     /// What was asked, for messages: "`status`".
     asked: String,
 }
@@ -53,7 +63,14 @@ impl Client {
                 path.display()
             );
         }
-        Ok(Some(Client { stream, image: image.to_path_buf(), deadline, timeout, asked: String::new() }))
+        Ok(Some(Client {
+            stream,
+            image: image.to_path_buf(),
+            deadline,
+            timeout,
+            hung_up: None,
+            asked: String::new(),
+        }))
     }
 
     /// Sends a request: `fields` (the verb first; none may hold a tab or a
@@ -95,7 +112,10 @@ impl Client {
             .map_err(|e| self.failed(e))?;
         let answer = String::from_utf8_lossy(&answer).trim_end().to_string();
         if answer.is_empty() {
-            return Err(self.unanswered());
+            return Err(match self.hung_up.take() {
+                Some(e) => self.failed(e),
+                None => self.unanswered(),
+            });
         }
         Ok(answer + "\n")
     }
@@ -132,16 +152,27 @@ impl Client {
         Ok(file)
     }
 
+    /// Writes `bytes` to the world; once it has hung up (a refusal, say),
+    /// the rest is not sent and what it answered is read as usual.
     fn write(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
         for chunk in bytes.chunks(1 << 16) {
+            if self.hung_up.is_some() {
+                return Ok(());
+            }
             let left = self.deadline.saturating_duration_since(Instant::now());
             let written = match left.is_zero() {
-                true => Err(std::io::ErrorKind::TimedOut.into()),
+                true => Err(ErrorKind::TimedOut.into()),
                 false => {
                     self.stream.set_write_timeout(Some(left)).and_then(|()| self.stream.write_all(chunk))
                 }
             };
-            written.map_err(|e| self.failed(e))?;
+            match written {
+                Ok(()) => {}
+                Err(e) if matches!(e.kind(), ErrorKind::BrokenPipe | ErrorKind::ConnectionReset) => {
+                    self.hung_up = Some(e);
+                }
+                Err(e) => return Err(self.failed(e)),
+            }
         }
         Ok(())
     }
@@ -151,19 +182,21 @@ impl Client {
         if timed_out(&e) {
             return not_responding(&self.image, &self.asked, self.timeout);
         }
-        anyhow::anyhow!(
+        Unanswered(format!(
             "lost the connection to the world at {} while asking {} ({e}): it may have stopped (see its output)",
             self.image.display(),
             self.asked
-        )
+        ))
+        .into()
     }
 
     fn unanswered(&self) -> anyhow::Error {
-        anyhow::anyhow!(
+        Unanswered(format!(
             "the world at {} closed the connection without answering {}: it may have stopped (see its output)",
             self.image.display(),
             self.asked
-        )
+        ))
+        .into()
     }
 }
 
@@ -176,13 +209,14 @@ fn timed_out(e: &std::io::Error) -> bool {
 fn not_responding(image: &Path, asked: &str, timeout: Duration) -> anyhow::Error {
     let pid = disk_image::storage::lock_holder(image)
         .map_or_else(|| "pid unknown".to_string(), |h| format!("pid {}?", h.pid));
-    anyhow::anyhow!(
+    Unanswered(format!(
         "the world at {} is not responding ({pid}): no answer to {asked} within {:.1} s. It may be stopped \
          (Ctrl-Z or SIGSTOP: `kill -CONT` it), stuck, or busy with a long checkpoint; `--timeout SECONDS` \
-         waits longer where a command has it",
+         waits longer",
         image.display(),
         timeout.as_secs_f64()
-    )
+    ))
+    .into()
 }
 
 /// Connects to the socket at `path`, waiting until `deadline` while its

@@ -39,10 +39,10 @@
 //! [`MAX_REQUEST_LINE`] and unknown requests are refused with an error
 //! before anything is read into memory.
 //!
-//! **Time.** Every client waits at most a timeout (its `--timeout`, or
-//! [`DEFAULT_TIMEOUT`]) and then says the world is not responding; the
-//! server gives a client [`SERVER_PATIENCE`] to send its request and read
-//! its answer.
+//! **Time.** Every client waits at most a timeout (its `--timeout`: 10 s
+//! for `ps`, `status` and `top`, more for the commands that do work) and
+//! then says the world is not responding; the server gives a client
+//! [`SERVER_PATIENCE`] to send its request and read its answer.
 
 pub mod client;
 pub mod location;
@@ -50,7 +50,7 @@ pub mod server;
 
 use std::time::Duration;
 
-pub use client::Client;
+pub use client::{Client, Unanswered};
 pub use server::{Reply, Request, Server};
 
 /// The longest request line, in bytes.
@@ -59,8 +59,6 @@ pub const MAX_REQUEST_LINE: usize = 4096;
 pub const MAX_PROGRAM_BYTES: u64 = 64 << 20;
 /// Control connections served at once; more are refused with an error.
 pub const MAX_CONNECTIONS: usize = 16;
-/// How long a client waits for an answer unless told otherwise.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long the server waits for a client to send its request, or to read
 /// its answer.
 pub const SERVER_PATIENCE: Duration = Duration::from_secs(30);

@@ -157,9 +157,12 @@ pub fn peer_uid(stream: &UnixStream) -> nix::Result<u32> {
     Ok(credentials.uid())
 }
 
+/// A request as read: its verb and text fields, and the files it carries.
+type Asked = (Vec<String>, Vec<Vec<u8>>);
+
 /// Reads one request: its line, checked against [`VERBS`], and the files
 /// it carries. `Ok(None)` if the client left without asking anything.
-fn read_request<R: std::io::BufRead>(reader: &mut R) -> Result<Option<(Vec<String>, Vec<Vec<u8>>)>, String> {
+fn read_request<R: std::io::BufRead>(reader: &mut R) -> Result<Option<Asked>, String> {
     // Past the limit nothing more is read: the refusal comes at once.
     let line = match crate::lines::read_line(&mut reader.take(MAX_REQUEST_LINE as u64 + 1), MAX_REQUEST_LINE)
     {
@@ -294,7 +297,7 @@ mod tests {
         assert!(refused.contains(&format!("uid {me} may not control it")), "{refused}");
     }
 
-    fn request(bytes: &[u8]) -> Result<Option<(Vec<String>, Vec<Vec<u8>>)>, String> {
+    fn request(bytes: &[u8]) -> Result<Option<Asked>, String> {
         read_request(&mut BufReader::new(bytes))
     }
 

@@ -373,8 +373,10 @@ mod tests {
         }
         sinks.finish(Instant::now() + Duration::from_secs(30));
         let slow = String::from_utf8(slow.lock().clone()).unwrap();
-        let lost: usize =
-            slow.lines().filter_map(|l| l.strip_prefix("[gnosis: ")?.split(' ').next()?.parse().ok()).sum();
+        let lost: usize = slow
+            .lines()
+            .filter_map(|l| l.strip_prefix("[gnosis: ")?.split(' ').next()?.parse::<usize>().ok())
+            .sum();
         let kept = slow.lines().filter(|l| l.starts_with('x')).count() * line.len();
         assert!(lost > 0 && kept >= CLIENT_BACKLOG, "{lost} lost, {kept} kept");
         assert_eq!(kept + lost, lines * line.len(), "every byte is delivered or counted lost");

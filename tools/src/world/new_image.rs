@@ -151,7 +151,7 @@ fn publish(partial: &Path, path: &Path) -> anyhow::Result<()> {
 fn free_bytes(dir: &Path) -> anyhow::Result<u64> {
     let stat = nix::sys::statvfs::statvfs(dir)
         .with_context(|| format!("cannot find the free space of {}", dir.display()))?;
-    Ok(u64::from(stat.blocks_available()).saturating_mul(u64::from(stat.fragment_size())))
+    Ok(stat.blocks_available().saturating_mul(stat.fragment_size()))
 }
 
 /// What an image takes on disk: the whole file once the world has filled

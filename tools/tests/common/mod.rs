@@ -44,8 +44,14 @@ impl Instance {
 
     /// Starts `gnosis ARGS`.
     pub fn run(args: &[&str]) -> Instance {
+        Instance::run_with_env(args, &[])
+    }
+
+    /// Starts `gnosis ARGS` with environment variables `env` set.
+    pub fn run_with_env(args: &[&str], env: &[(&str, &Path)]) -> Instance {
         let mut child = Command::new(BIN)
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -127,8 +133,14 @@ pub fn installed(program: &str, require: &str) -> bool {
 /// Runs `gnosis ARGS`, failing the test if it has not ended within
 /// [`PATIENCE`] (a command that hangs is a bug too).
 pub fn gnosis_in_time(args: &[&str]) -> Output {
+    gnosis_in_time_with_env(args, &[])
+}
+
+/// [`gnosis_in_time`] with environment variables `env` set.
+pub fn gnosis_in_time_with_env(args: &[&str], env: &[(&str, &Path)]) -> Output {
     let child = Command::new(BIN)
         .args(args)
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
