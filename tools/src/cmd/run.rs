@@ -137,9 +137,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (input_tx, input) = console::input_queue();
     console::spawn_reader(std::io::stdin(), input_tx.clone(), || {});
     let sinks = Sinks::default();
-    let flag = stop.clone();
-    // `gnosis run | head`: once nobody reads, stop as Ctrl-C would.
-    sinks.add_with_end(std::io::stdout(), move |_| flag.store(true, Ordering::SeqCst));
+    if args.handoff_fd.is_some() {
+        // Supervised: the clients are the watcher's, stdout is a log.
+        sinks.add(std::io::stdout());
+    } else {
+        let flag = stop.clone();
+        // `gnosis run | head`: once nobody reads, stop as Ctrl-C would.
+        sinks.add_with_end(std::io::stdout(), move |_| flag.store(true, Ordering::SeqCst));
+    }
     if let Some(addr) = &args.listen {
         tools::world::listen(addr, input_tx.clone(), sinks.clone())?;
     }
