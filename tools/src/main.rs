@@ -81,9 +81,11 @@ fn main() -> ExitCode {
         Err(error) => {
             // Never a panic, even when stderr is closed.
             let _ = writeln!(std::io::stderr(), "gnosis: error: {error:#}");
-            // A world that did not answer is a failed request, as a refusal is.
-            let unanswered = error.chain().any(|e| e.is::<tools::control::Unanswered>());
-            ExitCode::from(if unanswered { 1 } else { 2 })
+            // A world that refused or did not answer: a failed request.
+            let failed = error
+                .chain()
+                .any(|e| e.is::<tools::control::Unanswered>() || e.is::<tools::control::Refused>());
+            ExitCode::from(if failed { 1 } else { 2 })
         }
     }
 }

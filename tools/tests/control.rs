@@ -135,6 +135,31 @@ fn oversize_and_malformed_requests_are_refused_without_the_world_growing() {
 }
 
 #[test]
+fn a_world_serves_a_bounded_number_of_control_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = world(dir.path(), &[]);
+    let mut w = Instance::start(&image);
+    let socket = w.control_socket();
+    w.expect("counter: 2");
+    // Connections that never ask anything hold every place.
+    let idle: Vec<UnixStream> = (0..16).map(|_| UnixStream::connect(&socket).unwrap()).collect();
+    let o = gnosis_in_time(&["status", s(&image)]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("the world is busy: it serves 16 control connections at once"), "{}", text(&o));
+    drop(idle);
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
+        let o = gnosis_in_time(&["status", s(&image)]);
+        if o.status.success() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the places were never given back: {}", text(&o));
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(w.interrupt().success());
+}
+
+#[test]
 fn clients_of_a_stopped_world_give_up_and_say_so() {
     let dir = tempfile::tempdir().unwrap();
     let image = world(dir.path(), &[]);

@@ -23,8 +23,7 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let image = super::image_or_default(args.image)?;
     if let Some(mut world) = Client::connect(&image, args.patience.timeout)? {
-        print!("{}", world.ask(&["ps"])?);
-        return Ok(ExitCode::SUCCESS);
+        return Ok(super::control::answered(&world.ask(&["ps"])?));
     }
     let loaded = super::load_read_only(&image)?;
     print!("{}", table(&inspect::domains(&loaded.store)));

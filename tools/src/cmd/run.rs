@@ -156,16 +156,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     announce(&world.kernel, &path, &server);
     let result = main_loop(&mut world, &path, &args, &stop, &input, &server, &sinks);
     drop(server);
-    result?;
-    let mut kernel = world.kernel;
+    let stopped = result.and_then(|()| stop_world(world.kernel, &path, !args.no_final_checkpoint));
+    // What the world printed last reaches its clients either way.
+    sinks.finish(Instant::now() + LAST_OUTPUT);
+    stopped.map(|()| ExitCode::SUCCESS)
+}
+
+/// Detaches the debugger and, with `checkpoint`, takes the final checkpoint.
+fn stop_world(mut kernel: Kernel, path: &Path, checkpoint: bool) -> anyhow::Result<()> {
     kernel.debug_detach()?;
-    if !args.no_final_checkpoint {
+    if checkpoint {
         let generation = kernel.checkpoint_now()?;
         kernel.finish_background()?;
         tell(&format!("final checkpoint, generation {generation}, written to {}", path.display()));
     }
-    sinks.finish(Instant::now() + LAST_OUTPUT);
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 fn announce(kernel: &Kernel, path: &Path, server: &Server) {

@@ -43,6 +43,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// Asks a running instance for its status.
 fn ask(mut world: Client) -> anyhow::Result<Status> {
     let answer = world.ask(&["status"])?;
+    if answer.starts_with("error") {
+        return Err(tools::control::Refused(answer).into());
+    }
     serde_json::from_str(&answer).with_context(|| format!("the instance answered: {answer}"))
 }
 

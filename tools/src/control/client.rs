@@ -23,6 +23,12 @@ use super::server::{Timed, peer_uid};
 #[error("{0}")]
 pub struct Unanswered(String);
 
+/// The world refused the request: its answer, which starts with `error`.
+/// `gnosis` exits with status 1 for it.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", .0.trim_end())]
+pub struct Refused(pub String);
+
 /// The longest text answer read, in bytes.
 const MAX_ANSWER: u64 = 16 << 20;
 
@@ -106,10 +112,14 @@ impl Client {
     /// The rest of the answer, as text; an error if there is none.
     pub fn text(&mut self) -> anyhow::Result<String> {
         let mut answer = Vec::new();
-        Timed::new(&self.stream, self.deadline)
-            .take(MAX_ANSWER)
-            .read_to_end(&mut answer)
-            .map_err(|e| self.failed(e))?;
+        let read = Timed::new(&self.stream, self.deadline).take(MAX_ANSWER).read_to_end(&mut answer);
+        match read {
+            Ok(_) => {}
+            // A world that hangs up on a request it refused, before it has
+            // read all of it, resets the connection after its answer.
+            Err(e) if e.kind() == ErrorKind::ConnectionReset && !answer.is_empty() => {}
+            Err(e) => return Err(self.failed(e)),
+        }
         let answer = String::from_utf8_lossy(&answer).trim_end().to_string();
         if answer.is_empty() {
             return Err(match self.hung_up.take() {

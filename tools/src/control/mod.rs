@@ -50,7 +50,7 @@ pub mod server;
 
 use std::time::Duration;
 
-pub use client::{Client, Unanswered};
+pub use client::{Client, Refused, Unanswered};
 pub use server::{Reply, Request, Server};
 
 /// The longest request line, in bytes.
