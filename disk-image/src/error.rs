@@ -36,6 +36,16 @@ pub enum ImageError {
         #[source]
         source: std::io::Error,
     },
+    /// Another process holds the image: a writer, or readers when this one would write.
+    #[error("{}", crate::storage::locked_message(.path, .access, .holder))]
+    Locked {
+        /// The image file.
+        path: PathBuf,
+        /// The lock that was asked for.
+        access: crate::storage::LockAccess,
+        /// Who holds the image, when `/proc/locks` says.
+        holder: Option<crate::storage::LockHolder>,
+    },
     /// Frame 0 lacks the label magic.
     #[error(
         "not a Gnosis image: frame 0 does not start with the GNOSISIM magic \

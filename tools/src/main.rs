@@ -3,6 +3,7 @@
 mod cmd;
 mod size;
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -81,8 +82,13 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("gnosis: error: {error:#}");
-            ExitCode::from(2)
+            // Never a panic, even when stderr is closed.
+            let _ = writeln!(std::io::stderr(), "gnosis: error: {error:#}");
+            // A world that refused or did not answer: a failed request.
+            let failed = error
+                .chain()
+                .any(|e| e.is::<tools::control::Unanswered>() || e.is::<tools::control::Refused>());
+            ExitCode::from(if failed { 1 } else { 2 })
         }
     }
 }

@@ -171,16 +171,15 @@ fn an_image_that_cannot_boot_is_refused_before_anything_starts() {
     assert_eq!(std::fs::read(&image).unwrap(), before, "the image is unchanged");
 }
 
-/// Damages the directory of the newest checkpoint of `image`; its generation.
+/// Damages the directory of the newest checkpoint of `image` (whose world
+/// runs, holding its lock: the header is read from a copy); its generation.
 fn damage_newest_directory(image: &Path) -> u64 {
-    let storage = disk_image::MmapStorage::open_read_only(image).unwrap();
-    let len = std::fs::metadata(image).unwrap().len();
-    let opened = disk_image::open(&storage, len).unwrap();
+    let copy = std::fs::read(image).unwrap();
+    let opened = disk_image::open(&disk_image::FaultyStorage::new(&copy, None), copy.len() as u64).unwrap();
     let d = opened.header.directory;
     assert_eq!(opened.header.state, disk_image::CheckpointState::Committed, "its migration is held");
     let frame = opened.layout.areas[d.area as usize].first + u64::from(d.first);
-    drop(storage);
-    let mut bytes = std::fs::read(image).unwrap();
+    let mut bytes = copy;
     bytes[frame as usize * 4096 + 100] ^= 0x55;
     std::fs::write(image, bytes).unwrap();
     opened.header.generation

@@ -3,6 +3,9 @@
 //! The OS page cache is the kernel's page cache. Writes land in the mapping;
 //! `sync` is `msync(MS_SYNC)` over the frames asked for, which returns once
 //! they are on stable storage.
+//!
+//! Every open locks the file first (see [`lock`]): exclusively to read and
+//! write, shared to read only.
 
 use std::fs::{File, OpenOptions};
 use std::path::Path;
@@ -10,6 +13,7 @@ use std::ptr::NonNull;
 
 use memmap2::{MmapOptions, MmapRaw};
 
+use super::lock::{self, LockAccess};
 use super::{FrameMemory, Storage};
 use crate::error::{ImageError, StorageError};
 use crate::frame::FRAME_BYTES;
@@ -29,12 +33,14 @@ impl MmapStorage {
     pub fn open(path: &Path) -> Result<MmapStorage, ImageError> {
         let file =
             OpenOptions::new().read(true).write(true).open(path).map_err(|source| io_error(path, source))?;
+        lock::lock(&file, path, LockAccess::Exclusive)?;
         Self::map(path, file, true)
     }
 
     /// Maps an existing image file for reading only; every write is refused.
     pub fn open_read_only(path: &Path) -> Result<MmapStorage, ImageError> {
         let file = File::open(path).map_err(|source| io_error(path, source))?;
+        lock::lock(&file, path, LockAccess::Shared)?;
         Self::map(path, file, false)
     }
 
@@ -47,6 +53,7 @@ impl MmapStorage {
             .create_new(true)
             .open(path)
             .map_err(|source| io_error(path, source))?;
+        lock::lock(&file, path, LockAccess::Exclusive)?;
         file.set_len(frames * FRAME_BYTES).map_err(|source| io_error(path, source))?;
         Self::map(path, file, true)
     }

@@ -15,10 +15,13 @@
 //! seed (stop at write N, torn write, lost unsynced writes, bit flip).
 
 mod faulty;
+mod lock;
 mod memory;
 mod mmap;
 
 pub use faulty::{CrashImage, FaultKind, FaultPlan, FaultyStorage, StorageEvent};
+pub(crate) use lock::locked_message;
+pub use lock::{LockAccess, LockHolder, lock_holder};
 pub use memory::FrameMemory;
 pub use mmap::MmapStorage;
 

@@ -1,12 +1,13 @@
 //! `gnosis format IMAGE --size SIZE`: create a new image holding the
-//! primordial world (see `world::big_bang`).
+//! primordial world (see `world::big_bang`), built under a temporary name
+//! and linked into place only when complete, never replacing anything,
+//! and only if the disk has room for it (`world::new_image`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::bail;
 use disk_image::{FRAME_BYTES, Geometry};
-use tools::world::big_bang;
+use tools::world::{Overcommit, big_bang};
 
 use super::human_bytes;
 
@@ -24,21 +25,19 @@ pub struct Args {
     /// Leave the image empty (no primordial world): for `gnosis exec` and experiments.
     #[arg(long)]
     pub bare: bool,
+    /// Make the image even if it is bigger than the free disk space: only its checkpoint areas,
+    /// journal and headers must fit now, the rest is taken as the world fills it.
+    #[arg(long)]
+    pub sparse: bool,
 }
 
 /// Creates the image file, sparse, writes its label and first header, and
 /// (unless `--bare`) builds the primordial world and checkpoints it.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    if args.image.exists() {
-        bail!(
-            "{} already exists; gnosis format never overwrites a file: remove it or choose another path",
-            args.image.display()
-        );
-    }
     let geometry = Geometry::for_size(args.size)?;
     let settings =
         (!args.bare).then_some(big_bang::Settings { checkpoint_interval_s: args.checkpoint_interval });
-    tools::world::create(&args.image, args.size, settings)?;
+    tools::world::create_with(&args.image, args.size, settings, overcommit(args.sparse))?;
     println!(
         "formatted {}{}: {} ({} pages, {} nodes, two checkpoint areas of {} each)",
         args.image.display(),
@@ -52,6 +51,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 /// Makes a new world at `path` with the default settings.
-pub fn create_world(path: &std::path::Path, bytes: u64) -> anyhow::Result<()> {
-    tools::world::create(path, bytes, Some(big_bang::Settings::default()))
+pub fn create_world(path: &std::path::Path, bytes: u64, overcommit: Overcommit) -> anyhow::Result<()> {
+    tools::world::create_with(path, bytes, Some(big_bang::Settings::default()), overcommit)
+}
+
+/// `--sparse` as the rule for free space.
+pub fn overcommit(sparse: bool) -> Overcommit {
+    if sparse { Overcommit::Allow } else { Overcommit::Refuse }
 }

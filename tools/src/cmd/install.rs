@@ -1,14 +1,19 @@
 //! `gnosis install IMAGE PROGRAM.elf --name NAME [--key KEY]…`: builds a
 //! new domain from an ELF executable in a world and starts it (see
 //! `world::install`). With the image running, the running instance does
-//! it (through its control socket); otherwise the image is restarted, the
-//! program installed, and a checkpoint taken.
+//! it (through its control socket, which is sent the program's bytes:
+//! the world never opens a path); otherwise the image is restarted, the
+//! program installed, and a checkpoint taken. Either way the program is
+//! read by this command, with the user's rights, and only if it is a
+//! regular file of at most `MAX_PROGRAM_BYTES`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use kernel::kernel::Background;
+use tools::control::{Client, MAX_PROGRAM_BYTES};
 use tools::world::install::{self, Grant};
 
 use super::control;
@@ -27,21 +32,20 @@ pub struct Args {
     /// timer, checkpoint, bwait:N, start:NAME.
     #[arg(long = "key", value_name = "KEY")]
     pub keys: Vec<Grant>,
+    /// Seconds to wait for a running world to answer.
+    #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = control::parse_timeout)]
+    pub timeout: Duration,
 }
 
 /// Installs the program, in the running instance or in the image at rest.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let elf =
-        std::fs::read(&args.program).with_context(|| format!("cannot read {}", args.program.display()))?;
+    let elf = tools::user_file::read(&args.program, MAX_PROGRAM_BYTES, "a program")?;
     kernel::elf::parse(&elf)
         .with_context(|| format!("{} is not a program gnosis can run", args.program.display()))?;
-    if control::is_running(&args.image) {
-        let path = std::fs::canonicalize(&args.program)?;
+    if let Some(mut world) = Client::connect(&args.image, args.timeout)? {
         let keys: Vec<String> = args.keys.iter().map(Grant::to_string).collect();
-        let line = format!("install\t{}\t{}\t{}", path.display(), args.name, keys.join(","));
-        let answer = control::ask(&args.image, &line)?;
-        print!("{answer}");
-        return Ok(if answer.starts_with("error") { ExitCode::from(1) } else { ExitCode::SUCCESS });
+        world.send(&["install", &args.name, &keys.join(",")], &[&elf])?;
+        return Ok(control::answered(&world.text()?));
     }
     let mut k = tools::world::boot(&args.image, Background::Inline)?;
     let root = install::install(&mut k, &elf, &args.name, &args.keys)?;

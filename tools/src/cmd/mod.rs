@@ -26,8 +26,7 @@ use disk_image::storage::{MmapStorage, Storage};
 
 /// Opens an image read-only: nothing the caller does can change it.
 pub fn open_read_only(path: &Path) -> anyhow::Result<(Arc<dyn Storage>, u64)> {
-    let storage =
-        MmapStorage::open_read_only(path).with_context(|| format!("cannot open image {}", path.display()))?;
+    let storage = MmapStorage::open_read_only(path).map_err(|e| tools::world::open_error(path, e))?;
     let bytes = std::fs::metadata(path).with_context(|| format!("cannot stat {}", path.display()))?.len();
     Ok((Arc::new(storage), bytes))
 }

@@ -8,32 +8,29 @@ use std::process::ExitCode;
 
 use kernel::inspect;
 use kernel::inspect::DomainSummary;
-
-use super::control;
+use tools::control::Client;
 
 /// Arguments of `gnosis ps`.
 #[derive(clap::Args)]
 pub struct Args {
     /// The image (default: the default world).
     pub image: Option<PathBuf>,
+    #[command(flatten)]
+    pub patience: super::control::Patience,
 }
 
 /// Prints one line per domain.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let image = match args.image {
-        Some(p) => p,
-        None => super::run::default_image()?,
-    };
-    if control::is_running(&image) {
-        print!("{}", control::ask(&image, "ps")?);
-        return Ok(ExitCode::SUCCESS);
+    let image = super::image_or_default(args.image)?;
+    if let Some(mut world) = Client::connect(&image, args.patience.timeout)? {
+        return Ok(super::control::answered(&world.ask(&["ps"])?));
     }
     let loaded = super::load_read_only(&image)?;
     print!("{}", table(&inspect::domains(&loaded.store)));
     Ok(ExitCode::SUCCESS)
 }
 
-/// The table `gnosis ps` prints.
+/// The table `gnosis ps` prints (names with control characters escaped).
 pub fn table(domains: &[DomainSummary]) -> String {
     let mut out =
         format!("{:<10} {:<12} {:<40} {:<12} {:>16}\n", "root", "name", "state", "meter", "instructions");
@@ -47,7 +44,7 @@ pub fn table(domains: &[DomainSummary]) -> String {
         out += &format!(
             "{:<10} {:<12} {:<40} {:<12} {:>16}\n",
             d.root.number(),
-            d.name,
+            tools::printable(&d.name),
             state,
             meter,
             d.instructions

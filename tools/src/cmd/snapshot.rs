@@ -2,22 +2,28 @@
 //! snapshot prune DIR --older-than AGE` and `gnosis resume IMAGE DIR
 //! [--name NAME] [--map IMPORT=GRANT]…` (`tools::snapshot`, design.md
 //! §22). With the image running, the running instance does the work
-//! (through its control socket); otherwise the image is restarted, as
-//! `gnosis install` does. A resume reads and checks the whole snapshot,
-//! and plans it against the image opened read-only, before the image is
-//! restarted: a damaged or foreign snapshot changes nothing.
+//! through its control socket, and the files travel over it: the world
+//! sends a snapshot's files and this command checks and writes them, with
+//! the user's own rights; a resume reads the directory here and sends its
+//! files. Otherwise the image is restarted, as `gnosis install` does. A
+//! resume reads and checks the whole snapshot, and plans it against the
+//! image opened read-only, before the image is restarted: a damaged or
+//! foreign snapshot changes nothing.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use anyhow::Context;
+use crossbeam::channel::Sender;
 use kernel::kernel::{Background, Kernel};
-use tools::snapshot::format::Resumption;
+use tools::control::{Client, Reply, SNAPSHOT_CONFIRM};
+use tools::snapshot::format::{FILE_LIMITS, Resumption};
 use tools::snapshot::restore::{self, Plan};
 use tools::snapshot::{self, Snapshot, Taken, prune};
 use tools::world::install::Grant;
 
-use super::control;
+use super::control::{answered, parse_timeout};
 
 /// Arguments of `gnosis snapshot`.
 #[derive(clap::Args)]
@@ -38,6 +44,9 @@ pub struct Args {
     /// Stop the domain for good once the snapshot is written.
     #[arg(long)]
     pub kill: bool,
+    /// Seconds to wait for a running world.
+    #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = parse_timeout)]
+    pub timeout: Duration,
 }
 
 /// `gnosis snapshot` subcommands.
@@ -71,6 +80,9 @@ pub struct ResumeArgs {
     /// bank, timer, checkpoint, bwait:N, start:NAME.
     #[arg(long = "map", value_name = "IMPORT=GRANT", value_parser = parse_map)]
     pub maps: Vec<(u32, Grant)>,
+    /// Seconds to wait for a running world.
+    #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = parse_timeout)]
+    pub timeout: Duration,
 }
 
 /// `gnosis snapshot`: takes a snapshot, or prunes old ones.
@@ -81,13 +93,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (Some(image), Some(id)) = (args.image, args.domain) else {
         unreachable!("clap requires IMAGE and --domain without a subcommand")
     };
-    if control::is_running(&image) {
-        let out = match &args.out {
-            Some(out) => std::path::absolute(out)?.display().to_string(),
-            None => String::new(),
-        };
-        let kill = if args.kill { "kill" } else { "keep" };
-        return Ok(answered(&control::ask(&image, &format!("snapshot\t{id}\t{out}\t{kill}"))?));
+    if let Some(world) = Client::connect(&image, args.timeout)? {
+        return snapshot_live(world, &image, &id, args.out.as_deref(), args.kill);
     }
     {
         // Refusals come with the image opened read-only: they change nothing.
@@ -103,14 +110,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 /// `gnosis resume`: brings a snapshot into a world.
 pub fn resume(args: ResumeArgs) -> anyhow::Result<ExitCode> {
-    if control::is_running(&args.image) {
-        let dir = std::path::absolute(&args.dir)?;
-        let maps: Vec<String> = args.maps.iter().map(|(i, g)| format!("{i}={g}")).collect();
-        let name = args.name.unwrap_or_default();
-        let line = format!("resume\t{}\t{name}\t{}", dir.display(), maps.join(","));
-        return Ok(answered(&control::ask(&args.image, &line)?));
-    }
     let snapshot = Snapshot::read(&args.dir)?;
+    if let Some(mut world) = Client::connect(&args.image, args.timeout)? {
+        let maps: Vec<String> = args.maps.iter().map(|(i, g)| format!("{i}={g}")).collect();
+        // Only for the world's messages: it never opens the directory.
+        let origin = std::path::absolute(&args.dir)?.display().to_string().replace(['\t', '\n', '\r'], " ");
+        let name = args.name.unwrap_or_default();
+        let files = snapshot.files();
+        let files: Vec<&[u8]> = files.iter().map(Vec::as_slice).collect();
+        world.send(&["resume", &origin, &name, &maps.join(",")], &files)?;
+        return Ok(answered(&world.text()?));
+    }
     {
         // Everything that depends on the image is checked with it opened
         // read-only: a plan that fails here leaves it exactly as it was.
@@ -146,39 +156,127 @@ fn days(age: Duration) -> f64 {
     age.as_secs_f64() / 86_400.0
 }
 
-/// The exit status for an answer of the running instance (printed).
-fn answered(answer: &str) -> ExitCode {
-    print!("{answer}");
-    if answer.starts_with("error") { ExitCode::from(1) } else { ExitCode::SUCCESS }
-}
-
-/// Answers a control request `snapshot<TAB>ID<TAB>OUT<TAB>kill|keep` (OUT
-/// empty: the default directory) on the running world's thread.
-pub fn serve_snapshot(k: &mut Kernel, image: &Path, id: &str, out: &str, kill: &str) -> String {
-    let out = (!out.is_empty()).then(|| PathBuf::from(out));
-    match snapshot::take(k, image, id, out.as_deref(), kill == "kill") {
-        Ok(taken) => taken_text(&taken),
-        Err(e) => format!("error: {:#}", anyhow::Error::from(e)),
+/// Takes a snapshot through the running `world` of `image`: the world
+/// sends the snapshot's files; they are checked in full and written here.
+/// With `kill`, the world stops the domain only once this command says the
+/// snapshot is written.
+fn snapshot_live(
+    mut world: Client,
+    image: &Path,
+    id: &str,
+    out: Option<&Path>,
+    kill: bool,
+) -> anyhow::Result<ExitCode> {
+    world.send(&["snapshot", id, if kill { "kill" } else { "keep" }], &[])?;
+    let head = world.line(256)?;
+    let Some((root, lengths)) = parse_snapshot_head(&head) else {
+        // A refusal, as text.
+        let rest = world.text().unwrap_or_default();
+        return Ok(answered(&format!("{head}\n{rest}")));
+    };
+    let mut files: [Vec<u8>; 3] = Default::default();
+    for (file, length) in files.iter_mut().zip(lengths) {
+        *file = world.file(length)?;
     }
+    let snapshot = Snapshot::from_files(Path::new("(the snapshot the world sent)"), &files)?;
+    let dir = match out {
+        Some(dir) => dir.to_path_buf(),
+        None => snapshot.default_dir(image)?,
+    };
+    let written = snapshot.write(&dir);
+    let stopped = match kill {
+        false => {
+            written?;
+            None
+        }
+        true => {
+            world.say(if written.is_ok() { "written" } else { "failed" })?;
+            let answer = world.text()?;
+            written.with_context(|| format!("{} runs on", snapshot.manifest.domain.name))?;
+            let generation = answer.trim().strip_prefix("stopped\t").and_then(|g| g.parse().ok());
+            let Some(generation) = generation else {
+                print!(
+                    "the snapshot is in {}, but the world did not stop the domain: {answer}",
+                    dir.display()
+                );
+                return Ok(ExitCode::from(1));
+            };
+            Some(generation)
+        }
+    };
+    let root = kernel::key::Cda::node(root);
+    print!("{}", taken_text(&Taken { dir, root, manifest: snapshot.manifest, stopped }));
+    Ok(ExitCode::SUCCESS)
 }
 
-/// Answers a control request `resume<TAB>DIR<TAB>NAME<TAB>N=GRANT,…` (NAME
-/// empty: the snapshot's) on the running world's thread.
-pub fn serve_resume(k: &mut Kernel, dir: &str, name: &str, maps: &str) -> String {
-    resume_live(k, Path::new(dir), name, maps).unwrap_or_else(|e| format!("error: {e:#}"))
+/// `snapshot ROOT M P N`: the root node and the three files' lengths, each
+/// within its limit.
+fn parse_snapshot_head(head: &str) -> Option<(u64, [usize; 3])> {
+    let fields: Vec<&str> = head.strip_prefix("snapshot\t")?.split('\t').collect();
+    let [root, m, p, n] = fields.as_slice() else { return None };
+    let mut lengths = [0usize; 3];
+    for ((length, text), limit) in lengths.iter_mut().zip([m, p, n]).zip(FILE_LIMITS) {
+        *length = text.parse().ok().filter(|&l: &u64| l <= limit)? as usize;
+    }
+    Some((root.parse().ok()?, lengths))
 }
 
-fn resume_live(k: &mut Kernel, dir: &Path, name: &str, maps: &str) -> anyhow::Result<String> {
+/// Answers a control request `snapshot<TAB>ID<TAB>kill|keep` on the
+/// running world's thread: sends the snapshot's files; with `kill`, waits
+/// (at most [`SNAPSHOT_CONFIRM`]) for the client to say it wrote them,
+/// then stops the domain. The kernel thread waits meanwhile, as it would
+/// for writing the files itself.
+pub fn serve_snapshot(k: &mut Kernel, image: &Path, id: &str, kill: bool, reply: &Sender<Reply>) {
+    let text = match snapshot::capture_domain(k, image, id, kill) {
+        Err(e) => format!("error: {:#}", anyhow::Error::from(e)),
+        Ok((root, snapshot)) if !kill => {
+            let _ =
+                reply.send(Reply::Snapshot { root: root.number(), files: snapshot.files(), confirm: None });
+            return;
+        }
+        Ok((root, snapshot)) => {
+            let (confirm, confirmed) = crossbeam::channel::bounded(1);
+            let files = snapshot.files();
+            let _ = reply.send(Reply::Snapshot { root: root.number(), files, confirm: Some(confirm) });
+            let name = &snapshot.manifest.domain.name;
+            // The connection thread answers within SNAPSHOT_CONFIRM, or drops `confirm`.
+            match confirmed.recv_timeout(SNAPSHOT_CONFIRM + Duration::from_secs(5)) {
+                Ok(true) => match snapshot::stop(k, root) {
+                    Ok(generation) => format!("stopped\t{generation}"),
+                    Err(e) => format!("error: {name} could not be stopped: {:#}", anyhow::Error::from(e)),
+                },
+                _ => format!("error: the snapshot of {name} was not written, so {name} runs on"),
+            }
+        }
+    };
+    let _ = reply.send(Reply::Text(text));
+}
+
+/// Answers a control request `resume<TAB>ORIGIN<TAB>NAME<TAB>N=GRANT,…`
+/// carrying a snapshot's `files` (NAME empty: the snapshot's; ORIGIN, the
+/// directory they came from, only names them in messages) on the running
+/// world's thread. The files are checked as if read from a directory.
+pub fn serve_resume(k: &mut Kernel, origin: &str, name: &str, maps: &str, files: &[Vec<u8>; 3]) -> String {
+    resume_live(k, Path::new(origin), name, maps, files).unwrap_or_else(|e| format!("error: {e:#}"))
+}
+
+fn resume_live(
+    k: &mut Kernel,
+    origin: &Path,
+    name: &str,
+    maps: &str,
+    files: &[Vec<u8>; 3],
+) -> anyhow::Result<String> {
     let maps = maps
         .split(',')
         .filter(|m| !m.is_empty())
         .map(|m| parse_map(m).map_err(anyhow::Error::msg))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let snapshot = Snapshot::read(dir)?;
+    let snapshot = Snapshot::from_files(origin, files)?;
     let name = (!name.is_empty()).then_some(name);
     let plan = restore::plan(k.store(), &snapshot, name, &maps)?;
     let root = restore::resume(k, &snapshot, &plan)?;
-    Ok(resumed_text(dir, &snapshot, &plan, root))
+    Ok(resumed_text(origin, &snapshot, &plan, root))
 }
 
 fn taken_text(taken: &Taken) -> String {

@@ -30,6 +30,9 @@ pub struct Args {
     /// Size of the default image when it is made.
     #[arg(long, value_parser = crate::size::parse_size, default_value = "256MiB")]
     pub size: u64,
+    /// Make the default image even if it is bigger than the free disk space (see `gnosis format --sparse`).
+    #[arg(long)]
+    pub sparse: bool,
     /// Keep the checkpoint before the newest restartable this long after each checkpoint
     /// (its migration waits), so a newest checkpoint that keeps crashing can be abandoned.
     #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
@@ -38,7 +41,8 @@ pub struct Args {
 
 /// Supervises the world until it stops or crashes too often.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let image = super::run::image_or_new_world(args.image, args.size)?;
+    let image =
+        super::run::image_or_new_world(args.image, args.size, super::format::overcommit(args.sparse))?;
     // A world that cannot boot now would only crash in a loop: say why at once.
     super::load_read_only(&image).with_context(|| format!("{} cannot be restarted", image.display()))?;
     let listener = Listener::bind(&args.listen)?;

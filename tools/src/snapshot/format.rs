@@ -34,6 +34,7 @@ use kernel::object::node::SLOTS;
 use serde::{Deserialize, Serialize};
 
 use super::SnapshotError;
+use crate::user_file::{self, UserFileError};
 
 /// The manifest's `format` field.
 pub const FORMAT: &str = "gnosis-snapshot";
@@ -49,6 +50,14 @@ pub const NODES: &str = "nodes.bin";
 const SLOT_BYTES: usize = 1 + KEY_BYTES;
 /// Bytes of one node in `nodes.bin`.
 pub const NODE_BYTES: usize = SLOTS * SLOT_BYTES;
+/// The biggest manifest read, in bytes.
+pub const MAX_MANIFEST_BYTES: u64 = 256 << 20;
+/// The biggest `pages.bin` a running world takes, in bytes.
+pub const MAX_PAGES_BYTES: u64 = 1 << 30;
+/// The biggest `nodes.bin` a running world takes, in bytes.
+pub const MAX_NODES_BYTES: u64 = 256 << 20;
+/// The limits of the three files, in [`Snapshot::files`] order.
+pub const FILE_LIMITS: [u64; 3] = [MAX_MANIFEST_BYTES, MAX_PAGES_BYTES, MAX_NODES_BYTES];
 
 /// The manifest: everything about a snapshot but the objects' contents.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -243,18 +252,26 @@ impl Manifest {
     /// objects are checked by [`Snapshot::read`].)
     pub fn read(dir: &Path) -> Result<Manifest, SnapshotError> {
         let path = dir.join(MANIFEST);
-        let text = match std::fs::read(&path) {
+        let text = match user_file::read(&path, MAX_MANIFEST_BYTES, "a snapshot manifest") {
             Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && dir.is_dir() => {
+            Err(UserFileError::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound && dir.is_dir() =>
+            {
                 return Err(SnapshotError::NotASnapshot(dir.to_path_buf()));
             }
-            Err(e) => return Err(SnapshotError::io("read", &path)(e)),
+            Err(e) => return Err(e.into()),
         };
+        Manifest::parse(&path, &text)
+    }
+
+    /// Checks the manifest `text`, from the file `path` (for messages).
+    fn parse(path: &Path, text: &[u8]) -> Result<Manifest, SnapshotError> {
+        let path = path.to_path_buf();
         let foreign = |detail: String| SnapshotError::Foreign { path: path.clone(), detail };
         // The format and version are read first, loosely, so that a file
         // of another kind or version is named as such, not as damage.
         let value: serde_json::Value =
-            serde_json::from_slice(&text).map_err(|e| foreign(format!("not JSON: {e}")))?;
+            serde_json::from_slice(text).map_err(|e| foreign(format!("not JSON: {e}")))?;
         match value.get("format").and_then(|f| f.as_str()) {
             Some(FORMAT) => {}
             Some(other) => return Err(foreign(format!("its format is {other:?}, not {FORMAT:?}"))),
@@ -276,11 +293,15 @@ impl Manifest {
         Ok(manifest)
     }
 
+    /// The manifest file's contents, with its checksum.
+    fn encode(&self) -> Vec<u8> {
+        let sealed = Manifest { checksum: self.compute_checksum(), ..self.clone() };
+        serde_json::to_string_pretty(&sealed).expect("a manifest always serializes").into_bytes()
+    }
+
     /// Writes the manifest into `dir`, with its checksum, and syncs it.
     pub fn write(&self, dir: &Path) -> Result<(), SnapshotError> {
-        let sealed = Manifest { checksum: self.compute_checksum(), ..self.clone() };
-        let text = serde_json::to_string_pretty(&sealed).expect("a manifest always serializes");
-        write_synced(&dir.join(MANIFEST), text.as_bytes())
+        write_synced(&dir.join(MANIFEST), &self.encode())
     }
 
     fn compute_checksum(&self) -> u32 {
@@ -304,12 +325,35 @@ impl Snapshot {
     /// Reads the snapshot in `dir` and checks all of it (see the module doc).
     pub fn read(dir: &Path) -> Result<Snapshot, SnapshotError> {
         let manifest = Manifest::read(dir)?;
-        let pages = read_objects(dir, PAGES, FRAME_SIZE, &manifest.pages, "page")?
+        let pages = read_part(dir, PAGES, manifest.pages.len() * FRAME_SIZE)?;
+        let nodes = read_part(dir, NODES, manifest.nodes.len() * NODE_BYTES)?;
+        Snapshot::decode(dir, manifest, &pages, &nodes)
+    }
+
+    /// The snapshot's three files, manifest, pages and nodes, as
+    /// [`Snapshot::write`] writes them (what a running world sends).
+    pub fn files(&self) -> [Vec<u8>; 3] {
+        let pages = self.pages.iter().flat_map(|p| p.iter().copied()).collect();
+        let nodes = self.nodes.iter().flat_map(encode_node).collect();
+        [self.manifest.encode(), pages, nodes]
+    }
+
+    /// Checks all of a snapshot's three `files` as [`Snapshot::read`] does
+    /// the directory's; `dir` names them in messages.
+    pub fn from_files(dir: &Path, files: &[Vec<u8>; 3]) -> Result<Snapshot, SnapshotError> {
+        let manifest = Manifest::parse(&dir.join(MANIFEST), &files[0])?;
+        Snapshot::decode(dir, manifest, &files[1], &files[2])
+    }
+
+    fn decode(dir: &Path, manifest: Manifest, pages: &[u8], nodes: &[u8]) -> Result<Snapshot, SnapshotError> {
+        let pages = objects(&dir.join(PAGES), pages, FRAME_SIZE, &manifest.pages, "page")?
             .into_iter()
-            .map(|bytes| bytes.into_boxed_slice().try_into().expect("FRAME_SIZE bytes"))
+            .map(|bytes| bytes.to_vec().into_boxed_slice().try_into().expect("FRAME_SIZE bytes"))
             .collect();
-        let mut nodes = Vec::with_capacity(manifest.nodes.len());
-        for (i, bytes) in read_objects(dir, NODES, NODE_BYTES, &manifest.nodes, "node")?.iter().enumerate() {
+        let mut decoded = Vec::with_capacity(manifest.nodes.len());
+        for (i, bytes) in
+            objects(&dir.join(NODES), nodes, NODE_BYTES, &manifest.nodes, "node")?.iter().enumerate()
+        {
             let mut slots = [Slot::Literal(Key::NULL); SLOTS];
             for (s, chunk) in bytes.chunks_exact(SLOT_BYTES).enumerate() {
                 slots[s] = Slot::decode(chunk.try_into().expect("SLOT_BYTES")).ok_or_else(|| {
@@ -319,9 +363,9 @@ impl Snapshot {
                     }
                 })?;
             }
-            nodes.push(slots);
+            decoded.push(slots);
         }
-        let snapshot = Snapshot { manifest, pages, nodes };
+        let snapshot = Snapshot { manifest, pages, nodes: decoded };
         snapshot.check().map_err(|detail| SnapshotError::Inconsistent { dir: dir.to_path_buf(), detail })?;
         Ok(snapshot)
     }
@@ -390,26 +434,40 @@ impl Snapshot {
     }
 
     fn write_files(&self, dir: &Path) -> Result<(), SnapshotError> {
-        let pages: Vec<u8> = self.pages.iter().flat_map(|p| p.iter().copied()).collect();
+        let [manifest, pages, nodes] = self.files();
         write_synced(&dir.join(PAGES), &pages)?;
-        let nodes: Vec<u8> = self.nodes.iter().flat_map(encode_node).collect();
         write_synced(&dir.join(NODES), &nodes)?;
-        self.manifest.write(dir)
+        // Last: a manifest says the rest is there.
+        write_synced(&dir.join(MANIFEST), &manifest)
     }
 }
 
-/// Reads `file` of `dir` as `records.len()` objects of `size` bytes, each
-/// checked against its record's checksum.
-fn read_objects(
-    dir: &Path,
-    file: &str,
+/// Reads `file` of `dir`, which should hold `expected` bytes (one more
+/// would already be damage).
+fn read_part(dir: &Path, file: &str, expected: usize) -> Result<Vec<u8>, SnapshotError> {
+    let path = dir.join(file);
+    match user_file::read(&path, expected as u64, "this part of the snapshot") {
+        Ok(bytes) => Ok(bytes),
+        Err(UserFileError::TooBig { size, .. }) => Err(SnapshotError::Damaged {
+            detail: format!(
+                "it holds {size} bytes, the manifest accounts for {expected}: overwritten or appended to"
+            ),
+            path,
+        }),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Splits `bytes`, the contents of `path`, into `records.len()` objects of
+/// `size` bytes, each checked against its record's checksum.
+fn objects<'a>(
+    path: &Path,
+    bytes: &'a [u8],
     size: usize,
     records: &[ObjectRecord],
     what: &str,
-) -> Result<Vec<Vec<u8>>, SnapshotError> {
-    let path = dir.join(file);
-    let bytes = std::fs::read(&path).map_err(SnapshotError::io("read", &path))?;
-    let damaged = |detail: String| SnapshotError::Damaged { path: path.clone(), detail };
+) -> Result<Vec<&'a [u8]>, SnapshotError> {
+    let damaged = |detail: String| SnapshotError::Damaged { path: path.to_path_buf(), detail };
     if bytes.len() != records.len() * size {
         return Err(damaged(format!(
             "it holds {} bytes, the manifest lists {} {what}s of {size} bytes: truncated or overwritten",
@@ -430,7 +488,7 @@ fn read_objects(
                     record.crc32c
                 )));
             }
-            Ok(object.to_vec())
+            Ok(object)
         })
         .collect()
 }

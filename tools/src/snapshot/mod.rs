@@ -48,6 +48,9 @@ pub enum SnapshotError {
         #[source]
         source: std::io::Error,
     },
+    /// A file of the snapshot is not one that can be read.
+    #[error(transparent)]
+    File(#[from] crate::user_file::UserFileError),
     /// The directory has no manifest.
     #[error(
         "{0} is not a gnosis snapshot: it has no {manifest}; give a directory `gnosis snapshot` wrote",
@@ -181,9 +184,8 @@ pub struct Taken {
 
 /// Snapshots the domain `id` (a name or a root node number) of the world in
 /// `k`, whose image is `image`, into `out` (default: [`default_dir`]); with
-/// `kill`, then stops it for good (`Kernel::stop_domain`) and takes a
-/// checkpoint so that the stop outlives a crash. The domain is stopped only
-/// once its snapshot is written.
+/// `kill`, then stops it for good (see [`stop`]). The domain is stopped
+/// only once its snapshot is written.
 pub fn take(
     k: &mut Kernel,
     image: &Path,
@@ -191,25 +193,47 @@ pub fn take(
     out: Option<&Path>,
     kill: bool,
 ) -> Result<Taken, SnapshotError> {
-    // Absolute, so the manifest and the default directory do not depend
-    // on the working directory of whoever took it (a running instance).
+    let (root, snapshot) = capture_domain(k, image, id, kill)?;
+    let dir = match out {
+        Some(dir) => dir.to_path_buf(),
+        None => snapshot.default_dir(image)?,
+    };
+    snapshot.write(&dir)?;
+    let stopped = if kill { Some(stop(k, root)?) } else { None };
+    Ok(Taken { dir, root, manifest: snapshot.manifest, stopped })
+}
+
+/// The snapshot of the domain `id` of the world in `k`, whose image is
+/// `image`, and its root; refused as [`admissible`] says (`kill`: the
+/// caller means to stop it once the snapshot is safe).
+pub fn capture_domain(
+    k: &mut Kernel,
+    image: &Path,
+    id: &str,
+    kill: bool,
+) -> Result<(Cda, Snapshot), SnapshotError> {
+    // Absolute, so the manifest does not depend on the working directory
+    // of whoever took it (a running instance).
     let image = &std::path::absolute(image).map_err(SnapshotError::io("resolve", image))?;
     k.write_back_caches()?;
     let root = admissible(k.store(), id, kill)?;
-    let snapshot = capture::capture(k, root, image)?;
-    let name = &snapshot.manifest.domain.name;
-    let dir = match out {
-        Some(dir) => dir.to_path_buf(),
-        None => default_dir(image, name, snapshot.manifest.created_unix_ns),
-    };
-    snapshot.write(&dir)?;
-    let stopped = if kill {
-        k.stop_domain(root)?;
-        Some(k.checkpoint_now()?)
-    } else {
-        None
-    };
-    Ok(Taken { dir, root, manifest: snapshot.manifest, stopped })
+    Ok((root, capture::capture(k, root, image)?))
+}
+
+/// Stops the domain rooted at `root` for good (`Kernel::stop_domain`) and
+/// takes a checkpoint so that the stop outlives a crash; its generation.
+pub fn stop(k: &mut Kernel, root: Cda) -> Result<u64, SnapshotError> {
+    k.stop_domain(root)?;
+    Ok(k.checkpoint_now()?)
+}
+
+impl Snapshot {
+    /// Where this snapshot goes by default: [`default_dir`] of the image
+    /// at `image` (relative to the working directory).
+    pub fn default_dir(&self, image: &Path) -> Result<PathBuf, SnapshotError> {
+        let image = std::path::absolute(image).map_err(SnapshotError::io("resolve", image))?;
+        Ok(default_dir(&image, &self.manifest.domain.name, self.manifest.created_unix_ns))
+    }
 }
 
 /// The default snapshot directory: `snapshots/NAME-UTC` next to the image,

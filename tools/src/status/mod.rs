@@ -314,7 +314,7 @@ impl Status {
                 out,
                 "{:<8} {:<12} {:<24} {:>12} {:>14}",
                 d.root,
-                d.name,
+                crate::printable(&d.name),
                 d.state,
                 meter_text(d.meter_left),
                 d.instructions

@@ -54,7 +54,7 @@ fn domain_table<'a>(status: &'a Status, rates: &HashMap<u64, f64>) -> Table<'a> 
         let rate = rates.get(&d.root).map_or("-".into(), |r| format!("{:.1} M/s", r / 1e6));
         Row::new(vec![
             d.root.to_string(),
-            d.name.clone(),
+            crate::printable(&d.name),
             d.state.clone(),
             meter_text(d.meter_left),
             d.instructions.to_string(),
