@@ -58,6 +58,31 @@ fn ci_sized_campaigns_have_no_divergence() {
     assert!(points >= 2000, "a few thousand crash points");
 }
 
+/// A seeded sample of a workload's crash points; returns how many.
+fn sampled_campaign_without_divergence(name: &str, points: usize) -> usize {
+    let w = workload::builtin(name).unwrap();
+    let mut s = settings(false);
+    s.workload = name.into();
+    s.points = Some(points);
+    let c = crash::run(&s, w.as_ref(), 2, &|_, _| {});
+    println!("campaign {name}: {} crash points over {} storage events", c.results.len(), c.timeline.len());
+    assert_eq!(c.results.len(), points);
+    let divergent: Vec<_> = report::divergences(&c).map(|r| (r.point, r.detail.clone())).collect();
+    assert!(divergent.is_empty(), "{name}: {divergent:?}");
+    c.timeline.len()
+}
+
+/// Users' workloads (a working set 2.5 times the checkpoint area, 200 more
+/// domains, programs installed while the world runs), sampled; the full
+/// campaigns of 10,000 points each are in BENCHMARKS.md.
+#[test]
+fn users_workloads_have_no_divergence() {
+    let fill = sampled_campaign_without_divergence("fill", 120);
+    assert!(fill >= 3000, "the filler forces many checkpoints: {fill} storage events");
+    sampled_campaign_without_divergence("domains", 60);
+    sampled_campaign_without_divergence("install", 120);
+}
+
 #[test]
 fn a_broken_storage_path_is_caught() {
     let w = workload::builtin("objects").unwrap();

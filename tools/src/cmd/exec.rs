@@ -131,8 +131,7 @@ fn load_program(args: &Args) -> anyhow::Result<elf::Program> {
         "a domain has 15 key registers; {} keys were asked for",
         args.keys.len()
     );
-    let bytes =
-        std::fs::read(&args.program).with_context(|| format!("cannot read {}", args.program.display()))?;
+    let bytes = tools::user_file::read(&args.program, tools::control::MAX_PROGRAM_BYTES, "a program")?;
     elf::parse(&bytes).with_context(|| format!("{} cannot be run", args.program.display()))
 }
 
