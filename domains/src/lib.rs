@@ -10,6 +10,7 @@
 
 pub mod compute_loop;
 pub mod layout;
+pub mod world;
 
 /// An embedded executable.
 #[derive(Clone, Copy, Debug)]

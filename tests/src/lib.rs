@@ -120,9 +120,9 @@ pub fn spawn(k: &mut Kernel, meter: kernel::key::Key, elf: &[u8], how: Spawn) ->
 
 /// A kernel over a fresh in-memory image holding the primordial world
 /// (`gnosis format`'s big bang), with a simulated clock.
-pub fn world(bytes: u64, settings: tools::world::big_bang::Settings) -> (Arc<FaultyStorage>, Kernel) {
+pub fn world(bytes: u64, settings: domains::world::big_bang::Settings) -> (Arc<FaultyStorage>, Kernel) {
     let (storage, mut k) = kernel(bytes);
-    tools::world::big_bang::build(&mut k, &settings).expect("big bang");
+    domains::world::big_bang::build(&mut k, &settings).expect("big bang");
     k.checkpoint_now().expect("first checkpoint");
     k.finish_background().expect("first checkpoint written");
     (storage, k)

@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use disk_image::FRAME_BYTES;
 use disk_image::storage::{FaultyStorage, Storage};
+use domains::world::big_bang::Settings;
+use domains::world::install::{Grant, install};
 use gnosis_tests::{asm, boot, run_world, world};
 use kernel::kernel::Kernel;
 use kernel::key::Cda;
-use tools::world::big_bang::Settings;
-use tools::world::install::{Grant, install};
 
 fn grants(names: &[&str]) -> Vec<Grant> {
     names.iter().map(|g| g.parse().unwrap()).collect()
@@ -224,7 +224,7 @@ fn an_install_the_world_has_no_space_for_is_refused_before_anything_is_bought() 
     let (_storage, mut k) = world(16 << 20, Settings::default());
     let e = install(&mut k, &big_data_program(20), "huge", &[]).unwrap_err().to_string();
     assert!(e.contains("needs 5185 pages") && e.contains("free"), "{e}");
-    let free_after = tools::world::install::install(&mut k, &asm("_start: ebreak\n"), "small", &[]);
+    let free_after = domains::world::install::install(&mut k, &asm("_start: ebreak\n"), "small", &[]);
     assert!(free_after.is_ok(), "nothing was left bought: {free_after:?}");
 }
 

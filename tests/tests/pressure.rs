@@ -10,10 +10,10 @@ use std::sync::Arc;
 
 use disk_image::FRAME_BYTES;
 use disk_image::storage::{FaultyStorage, Storage};
+use domains::world::big_bang::Settings;
+use domains::world::install::{Grant, install_with_stack};
 use gnosis_tests::{asm, boot, world};
 use proptest::prelude::*;
-use tools::world::big_bang::Settings;
-use tools::world::install::{Grant, install_with_stack};
 
 /// One user's program: dirties `pages` pages of its .bss, `stride` pages
 /// apart (modulo the size), `passes` times, calling the checkpoint key

@@ -8,6 +8,8 @@
 use std::path::Path;
 
 use disk_image::storage::Storage;
+use domains::world::big_bang::{Settings, operator_keys};
+use domains::world::install::{self, Grant};
 use gnosis_tests::{Spawn, run_world, spawn, world};
 use kernel::domain::{self, RunState};
 use kernel::key::{Cda, Key, KeyType};
@@ -16,8 +18,6 @@ use kernel::operator::Operator;
 use kernel::wait::KERNEL_NODE;
 use tools::snapshot::format::{ImportKind, Resumption, Slot};
 use tools::snapshot::{Snapshot, SnapshotError, capture, restore};
-use tools::world::big_bang::{Settings, operator_keys};
-use tools::world::install::{self, Grant};
 
 /// Waits on BWAIT 3 until the end of time, then records the return code.
 const SOLO: &str = r#"

@@ -4,12 +4,12 @@
 use std::sync::Arc;
 
 use disk_image::storage::{FaultKind, FaultPlan, FaultyStorage, Storage};
+use domains::world::big_bang::{Settings, operator_keys};
+use domains::world::crash_table;
 use gnosis_tests::{boot, run_world, world};
 use kernel::kernel::Kernel;
 use kernel::key::KeyType;
 use kernel::operator::{Operator, Reply};
-use tools::world::big_bang::{Settings, operator_keys};
-use tools::world::crash_table;
 
 /// Runs until the console has printed `pattern` (returns everything printed).
 fn run_until(k: &mut Kernel, pattern: &str) -> String {
@@ -247,12 +247,12 @@ fn installed_programs_join_the_world_and_persist() {
     "#,
     );
     let grants = ["console", "start:kv", "bank"].map(|g| g.parse().unwrap());
-    let root = tools::world::install::install(&mut k, &elf, "hello", &grants).unwrap();
+    let root = domains::world::install::install(&mut k, &elf, "hello", &grants).unwrap();
     let out = run_until(&mut k, "hello, world\n");
     assert!(out.contains("hello, world"));
-    let err = tools::world::install::install(&mut k, &elf, "hello", &[]).unwrap_err();
+    let err = domains::world::install::install(&mut k, &elf, "hello", &[]).unwrap_err();
     assert!(err.to_string().contains("already exists"), "{err}");
-    assert!("start:".parse::<tools::world::install::Grant>().is_err());
+    assert!("start:".parse::<domains::world::install::Grant>().is_err());
 
     k.checkpoint_now().unwrap();
     k.finish_background().unwrap();

@@ -352,7 +352,7 @@ pub fn memory(dir: &Path, image_bytes: u64, samples: usize) -> anyhow::Result<Fi
         setup::format_image(&path, image_bytes)?;
         {
             let mut k = setup::boot(&path, Background::Inline)?;
-            crate::world::big_bang::build(&mut k, &Default::default())?;
+            domains::world::big_bang::build(&mut k, &Default::default())?;
             k.checkpoint_now()?;
             k.finish_background()?;
         }

@@ -48,8 +48,8 @@ fn install(k: &mut Kernel, elf: &[u8], name: &str, keys: &str) -> anyhow::Result
         .split(',')
         .filter(|g| !g.is_empty())
         .map(|g| g.parse().map_err(anyhow::Error::msg))
-        .collect::<anyhow::Result<Vec<tools::world::install::Grant>>>()?;
-    tools::world::install::install(k, elf, name, &grants)
+        .collect::<anyhow::Result<Vec<domains::world::install::Grant>>>()?;
+    domains::world::install::install(k, elf, name, &grants)
 }
 
 /// Prints the running world's `answer`; exit status 1 if it is a refusal.

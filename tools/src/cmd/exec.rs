@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use disk_image::storage::{MmapStorage, Storage};
 use disk_image::{FRAME_BYTES, Geometry};
+use domains::world::install::Grant;
 use kernel::builder::{Builder, DomainSpec};
 use kernel::clock::Clock;
 use kernel::device::CONSOLE;
@@ -25,7 +26,6 @@ use kernel::domain::{Dib, RunState};
 use kernel::kernel::{Background, Config, Kernel};
 use kernel::key::{Cda, Key, KeyType, MiscKind};
 use kernel::{elf, object, restart, trap};
-use tools::world::install::Grant;
 
 /// Arguments of `gnosis exec`.
 #[derive(clap::Args)]

@@ -1,5 +1,5 @@
 //! `gnosis format IMAGE --size SIZE`: create a new image holding the
-//! primordial world (see `world::big_bang`), built under a temporary name
+//! primordial world (see `domains::world::big_bang`), built under a temporary name
 //! and linked into place only when complete, never replacing anything,
 //! and only if the disk has room for it (`world::new_image`).
 
@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use disk_image::{FRAME_BYTES, Geometry};
-use tools::world::{Overcommit, big_bang};
+use domains::world::big_bang;
+use tools::world::Overcommit;
 
 use super::human_bytes;
 

@@ -56,7 +56,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 fn print_crash_table(loaded: &LoadedImage) -> anyhow::Result<()> {
-    let restarts = tools::world::crash_table::read(&loaded.store)?;
+    let restarts = domains::world::crash_table::read(&loaded.store)?;
     if restarts.is_empty() {
         println!("no restarts recorded yet");
         return Ok(());

@@ -1,6 +1,6 @@
 //! `gnosis install IMAGE PROGRAM.elf --name NAME [--key KEY]…`: builds a
 //! new domain from an ELF executable in a world and starts it (see
-//! `world::install`). With the image running, the running instance does
+//! `domains::world::install`). With the image running, the running instance does
 //! it (through its control socket, which is sent the program's bytes:
 //! the world never opens a path); otherwise the image is restarted, the
 //! program installed, and a checkpoint taken. Either way the program is
@@ -12,9 +12,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
+use domains::world::install::{self, Grant};
 use kernel::kernel::Background;
 use tools::control::{Client, MAX_PROGRAM_BYTES};
-use tools::world::install::{self, Grant};
 
 use super::control;
 

@@ -16,12 +16,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use crossbeam::channel::Sender;
+use domains::world::install::Grant;
 use kernel::kernel::{Background, Kernel};
 use tools::control::{Client, Reply, SNAPSHOT_CONFIRM};
 use tools::snapshot::format::{FILE_LIMITS, Resumption};
 use tools::snapshot::restore::{self, Plan};
 use tools::snapshot::{self, Snapshot, Taken, prune};
-use tools::world::install::Grant;
 
 use super::control::{answered, parse_timeout};
 

@@ -169,7 +169,7 @@ impl Child_ {
 /// A fresh world to kill, in `dir`.
 pub fn fresh_world(dir: &Path) -> anyhow::Result<PathBuf> {
     let path = dir.join("kill.img");
-    let settings = crate::world::big_bang::Settings { checkpoint_interval_s: 1 };
+    let settings = domains::world::big_bang::Settings { checkpoint_interval_s: 1 };
     crate::world::create(&path, 16 << 20, Some(settings))?;
     Ok(path)
 }

@@ -354,8 +354,8 @@ fn script(seed: u64, commands: u64) -> Vec<String> {
 fn world_image(bytes: u64, add: impl FnOnce(&mut Kernel)) -> Vec<u8> {
     let storage = Arc::new(FaultyStorage::new(&formatted(bytes), None));
     let mut k = boot(storage.clone(), &Config::default()).expect("boot");
-    let settings = crate::world::big_bang::Settings { checkpoint_interval_s: 1 };
-    crate::world::big_bang::build(&mut k, &settings).expect("big bang");
+    let settings = domains::world::big_bang::Settings { checkpoint_interval_s: 1 };
+    domains::world::big_bang::build(&mut k, &settings).expect("big bang");
     add(&mut k);
     k.checkpoint_now().expect("checkpoint");
     k.finish_background().expect("background");
@@ -394,7 +394,8 @@ fn filling_image() -> Vec<u8> {
         big: .space {bytes}
         "#
         ));
-        crate::world::install::install_with_stack(k, &elf, "filler", &[], 4096).expect("install the filler");
+        domains::world::install::install_with_stack(k, &elf, "filler", &[], 4096)
+            .expect("install the filler");
     })
 }
 
@@ -422,7 +423,7 @@ fn many_domains_image() -> Vec<u8> {
         let elf = assemble(KV_CLIENT);
         let grants = ["start:kv".parse().expect("grant")];
         for i in 0..MANY_DOMAINS {
-            crate::world::install::install_with_stack(k, &elf, &format!("c{i}"), &grants, 0)
+            domains::world::install::install_with_stack(k, &elf, &format!("c{i}"), &grants, 0)
                 .expect("install a client");
         }
     })
@@ -464,8 +465,13 @@ impl Workload for World {
             if let Some((i, _)) = installs.next_if(|(_, at)| start + **at <= k.clock().now_ns()) {
                 let grants = ["start:kv".parse().expect("grant")];
                 let elf = assemble(KV_CLIENT);
-                let installed =
-                    crate::world::install::install_with_stack(&mut k, &elf, &format!("i{i}"), &grants, 4096);
+                let installed = domains::world::install::install_with_stack(
+                    &mut k,
+                    &elf,
+                    &format!("i{i}"),
+                    &grants,
+                    4096,
+                );
                 if installed.is_err() {
                     break;
                 }

@@ -31,7 +31,7 @@ use kernel::store::Store;
 
 pub use format::{Manifest, Snapshot};
 
-use crate::world::install::InstallError;
+use domains::world::install::InstallError;
 
 /// Why a snapshot could not be taken, read or resumed. Each message names
 /// the problem and what to do about it.

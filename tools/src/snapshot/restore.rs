@@ -16,7 +16,7 @@ use kernel::store::Store;
 
 use super::SnapshotError;
 use super::format::{ImportKind, Resumption, Slot, Snapshot};
-use crate::world::install::{self, Grant, InstallError, Purchase};
+use domains::world::install::{self, Grant, InstallError, Purchase};
 
 /// The name of the space bank domain (the big bang's): its front-end keys
 /// are bank keys.

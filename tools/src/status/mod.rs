@@ -20,7 +20,7 @@ use kernel::kernel::Kernel;
 use kernel::restart::LoadedImage;
 use serde::{Deserialize, Serialize};
 
-use crate::world::crash_table;
+use domains::world::crash_table;
 
 /// A world's state at one moment.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -1,12 +1,9 @@
 //! Worlds on disk: making a new image ([`new_image`]) with the big bang
-//! that builds its world ([`big_bang`]), booting an image for `gnosis run`,
-//! and serving its console ([`console`]) on the terminal and on sockets
-//! (its own, or those `gnosis supervise` hands over).
+//! that builds its world (`domains::world::big_bang`), booting an image
+//! for `gnosis run`, and serving its console ([`console`]) on the terminal
+//! and on sockets (its own, or those `gnosis supervise` hands over).
 
-pub mod big_bang;
 pub mod console;
-pub mod crash_table;
-pub mod install;
 pub mod new_image;
 
 use std::path::Path;

@@ -22,8 +22,8 @@ use anyhow::Context;
 use disk_image::{FRAME_BYTES, Geometry};
 use kernel::kernel::Background;
 
-use super::big_bang;
 use crate::human_bytes;
+use domains::world::big_bang;
 
 /// Whether an image may be bigger than the free space of its file system.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

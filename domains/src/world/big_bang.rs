@@ -9,7 +9,7 @@
 //! space bank's range keys cover every object above what the big bang used,
 //! so from then on new objects come only from the bank.
 
-use domains::layout::{
+use crate::layout::{
     CHANNEL_COUNTER, CHANNEL_SHELL, CHANNEL_USER, CONFIG, CRASH_TABLE, JOURNAL, NODE_OWNER, PAGE_OWNER,
 };
 use kernel::builder::{Builder, DomainSpec};
@@ -191,7 +191,7 @@ fn spawn(
     keys: &[(usize, Key)],
     mappings: Vec<Mapping>,
 ) -> anyhow::Result<(Cda, Option<Cda>)> {
-    let program = domains::program(name).ok_or_else(|| anyhow::anyhow!("no domain program called {name}"))?;
+    let program = crate::program(name).ok_or_else(|| anyhow::anyhow!("no domain program called {name}"))?;
     let elf = kernel::elf::parse(program.elf)?;
     let space = b.address_space()?;
     let (pc, sp) = kernel::elf::load_with_stack(b, space, &elf, SYSTEM_STACK)?;

@@ -3,7 +3,7 @@
 //! layout is documented in `domains/programs/ckptdvr.s`). It lives in the
 //! driver's memory, so it persists like everything else.
 
-use domains::layout::{CRASH_ENTRIES, CRASH_TABLE};
+use crate::layout::{CRASH_ENTRIES, CRASH_TABLE};
 use kernel::inspect;
 use kernel::store::Store;
 
