@@ -285,15 +285,29 @@ abi! { DEVICE, "console device keys":
 }
 
 abi! { MISC_ORDERS, "misc keys":
-    /// Domain tool: key 0 (a node key) as a domain key (rc 1 not a node key).
+    /// Domain tool: key 0 (a node key) as a domain key (rc DOMAIN_TOOL_RC_NO if not a node key).
     DOMAIN_TOOL_MAKE_DOMAIN = 0;
-    /// Domain tool: identify key 0 as a start key of brand key 1 (rc 1 no).
+    /// Domain tool: identify key 0 as a start key to a domain of brand key 1: rc its databyte + key 0 a node key to the root, or DOMAIN_TOOL_RC_NO.
     DOMAIN_TOOL_IDENTIFY_START = 1;
-    /// Domain tool: identify key 0 as a resume key of brand key 1.
+    /// Domain tool: identify key 0 as a return or fault key of brand key 1 (as IDENTIFY_START).
     DOMAIN_TOOL_IDENTIFY_RESUME = 2;
-    /// Domain tool: identify key 0 as a domain key of brand key 1.
+    /// Domain tool: identify key 0 as a domain key of brand key 1 (as IDENTIFY_START).
     DOMAIN_TOOL_IDENTIFY_DOMAIN = 3;
-    /// Keybits: the 16-byte encoding of key 0 (any order).
+    /// Domain tool: identify key 0 as a segment key whose keeper is a start key to a domain of brand key 1: rc keeper slot * 256 + the keeper key's databyte + key 0 a node key to the segment node, or DOMAIN_TOOL_RC_NO.
+    DOMAIN_TOOL_IDENTIFY_SEGMENT_START = 5;
+    /// Domain tool: as IDENTIFY_SEGMENT_START, the keeper a return or fault key.
+    DOMAIN_TOOL_IDENTIFY_SEGMENT_RESUME = 6;
+    /// Domain tool: as IDENTIFY_SEGMENT_START, the keeper a domain key.
+    DOMAIN_TOOL_IDENTIFY_SEGMENT_DOMAIN = 7;
+    /// Domain tool: identify key 0 as a meter key whose keeper (meter slot 2) is a start key to a domain of brand key 1 (as IDENTIFY_SEGMENT_START).
+    DOMAIN_TOOL_IDENTIFY_METER_START = 9;
+    /// Domain tool: as IDENTIFY_METER_START, the keeper a return or fault key.
+    DOMAIN_TOOL_IDENTIFY_METER_RESUME = 10;
+    /// Domain tool: as IDENTIFY_METER_START, the keeper a domain key.
+    DOMAIN_TOOL_IDENTIFY_METER_DOMAIN = 11;
+    /// Domain tool: the key is not what was asked (KeyKOS's -1).
+    DOMAIN_TOOL_RC_NO = 0xFFFF_FFFF;
+    /// Keybits: the 16-byte encoding of key 0 (order 0 only).
     KEYBITS_GET = 0;
     /// Data-key creator: DK(u64 in the string).
     DKC_FROM_U64 = 0;

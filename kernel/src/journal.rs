@@ -4,7 +4,7 @@
 //! it (a store by a domain, or a page-key write) updates its home frame in
 //! place and appends a **journal record** holding the whole page, made
 //! durable before the write is acknowledged; at restart the newest record
-//! is its contents. Its first 32 bytes are kernel fields ([`KernelFields`]),
+//! is its contents. Its first 40 bytes are kernel fields ([`KernelFields`]),
 //! written in place and set again at every restart.
 //!
 //! **Journalizing** a page (the journalize key) appends a record of its
@@ -39,19 +39,30 @@ pub struct KernelFields {
     pub restart_ns: u64,
     /// Restarts since the image was formatted.
     pub restarts: u64,
+    /// The wall clock (Unix ns) at the last restart, as the system clock
+    /// was derived from it: the checkpoint's wall clock plus the system
+    /// time since the checkpoint. Wall time now is this plus the system
+    /// time since `restart_ns` (the clock domain reads it).
+    pub restart_wall_ns: u64,
 }
 
 impl KernelFields {
     /// Byte offset of `last_checkpoint_ns`; the others follow, 8 bytes each.
     pub const OFFSET: usize = 0;
+    /// Bytes the fields take.
+    pub const BYTES: usize = 40;
 
     /// Encodes the fields.
-    pub fn encode(&self) -> [u8; 32] {
-        let mut b = [0u8; 32];
-        for (i, v) in [self.last_checkpoint_ns, self.restart_checkpoint_ns, self.restart_ns, self.restarts]
-            .iter()
-            .enumerate()
-        {
+    pub fn encode(&self) -> [u8; Self::BYTES] {
+        let mut b = [0u8; Self::BYTES];
+        let words = [
+            self.last_checkpoint_ns,
+            self.restart_checkpoint_ns,
+            self.restart_ns,
+            self.restarts,
+            self.restart_wall_ns,
+        ];
+        for (i, v) in words.iter().enumerate() {
             b[8 * i..8 * i + 8].copy_from_slice(&v.to_le_bytes());
         }
         b
@@ -65,6 +76,7 @@ impl KernelFields {
             restart_checkpoint_ns: word(1),
             restart_ns: word(2),
             restarts: word(3),
+            restart_wall_ns: word(4),
         }
     }
 }

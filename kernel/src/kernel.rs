@@ -257,6 +257,9 @@ impl Kernel {
             restart_checkpoint_ns: header.checkpoint_time_ns,
             restart_ns: restart_stamp,
             restarts: fields.restarts + 1,
+            restart_wall_ns: header
+                .wall_time_ns
+                .saturating_add(restart_stamp.saturating_sub(header.checkpoint_time_ns)),
         })?;
         // The restart count must survive the next crash (domains such as
         // the checkpoint driver tell restarts apart by it): journal it.
@@ -445,7 +448,7 @@ impl Kernel {
 
     /// The kernel fields of the journal page.
     pub fn kernel_fields(&self) -> KernelFields {
-        let mut b = [0u8; 32];
+        let mut b = [0u8; KernelFields::BYTES];
         self.store.storage().read(self.journal.page_home(), KernelFields::OFFSET, &mut b);
         KernelFields::decode(&b)
     }

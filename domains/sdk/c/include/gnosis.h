@@ -221,7 +221,9 @@ static inline uint32_t returner_reply(gn_key returner, gn_key resume, uint32_t r
 static inline uint32_t domain_tool_make_domain(gn_key tool, gn_key node, gn_key to) {
     return KC(tool, DOMAIN_TOOL_MAKE_DOMAIN, KEYSFROM(node), KEYSTO(to));
 }
-/* 0 if K is a start (resume, domain) key of BRAND; TO gets a node key to the domain. */
+/* K identified by BRAND with one of the DOMAIN_TOOL_IDENTIFY_* orders: the key's databyte (segments and
+   meters: keeper slot * 256 + the keeper key's databyte) and TO a node key to the root (or the segment or
+   meter node); DOMAIN_TOOL_RC_NO if it is not such a key. */
 static inline uint32_t domain_tool_identify(gn_key tool, uint32_t order, gn_key k, gn_key brand, gn_key to) {
     return KC(tool, order, KEYSFROM(k, brand), KEYSTO(to));
 }

@@ -130,11 +130,18 @@
 #define DEVICE_CONSOLE 0x1u /* Device subtype of the console (device creator order). */
 
 /* misc keys */
-#define DOMAIN_TOOL_MAKE_DOMAIN 0x0u /* Domain tool: key 0 (a node key) as a domain key (rc 1 not a node key). */
-#define DOMAIN_TOOL_IDENTIFY_START 0x1u /* Domain tool: identify key 0 as a start key of brand key 1 (rc 1 no). */
-#define DOMAIN_TOOL_IDENTIFY_RESUME 0x2u /* Domain tool: identify key 0 as a resume key of brand key 1. */
-#define DOMAIN_TOOL_IDENTIFY_DOMAIN 0x3u /* Domain tool: identify key 0 as a domain key of brand key 1. */
-#define KEYBITS_GET 0x0u /* Keybits: the 16-byte encoding of key 0 (any order). */
+#define DOMAIN_TOOL_MAKE_DOMAIN 0x0u /* Domain tool: key 0 (a node key) as a domain key (rc DOMAIN_TOOL_RC_NO if not a node key). */
+#define DOMAIN_TOOL_IDENTIFY_START 0x1u /* Domain tool: identify key 0 as a start key to a domain of brand key 1: rc its databyte + key 0 a node key to the root, or DOMAIN_TOOL_RC_NO. */
+#define DOMAIN_TOOL_IDENTIFY_RESUME 0x2u /* Domain tool: identify key 0 as a return or fault key of brand key 1 (as IDENTIFY_START). */
+#define DOMAIN_TOOL_IDENTIFY_DOMAIN 0x3u /* Domain tool: identify key 0 as a domain key of brand key 1 (as IDENTIFY_START). */
+#define DOMAIN_TOOL_IDENTIFY_SEGMENT_START 0x5u /* Domain tool: identify key 0 as a segment key whose keeper is a start key to a domain of brand key 1: rc keeper slot * 256 + the keeper key's databyte + key 0 a node key to the segment node, or DOMAIN_TOOL_RC_NO. */
+#define DOMAIN_TOOL_IDENTIFY_SEGMENT_RESUME 0x6u /* Domain tool: as IDENTIFY_SEGMENT_START, the keeper a return or fault key. */
+#define DOMAIN_TOOL_IDENTIFY_SEGMENT_DOMAIN 0x7u /* Domain tool: as IDENTIFY_SEGMENT_START, the keeper a domain key. */
+#define DOMAIN_TOOL_IDENTIFY_METER_START 0x9u /* Domain tool: identify key 0 as a meter key whose keeper (meter slot 2) is a start key to a domain of brand key 1 (as IDENTIFY_SEGMENT_START). */
+#define DOMAIN_TOOL_IDENTIFY_METER_RESUME 0xau /* Domain tool: as IDENTIFY_METER_START, the keeper a return or fault key. */
+#define DOMAIN_TOOL_IDENTIFY_METER_DOMAIN 0xbu /* Domain tool: as IDENTIFY_METER_START, the keeper a domain key. */
+#define DOMAIN_TOOL_RC_NO 0xffffffffu /* Domain tool: the key is not what was asked (KeyKOS's -1). */
+#define KEYBITS_GET 0x0u /* Keybits: the 16-byte encoding of key 0 (order 0 only). */
 #define DKC_FROM_U64 0x0u /* Data-key creator: DK(u64 in the string). */
 #define DKC_FROM_IMAGE 0x1u /* Data-key creator: an 11-byte data key from a 16-byte image (rc 1 high bytes ignored). */
 #define DISCRIM_CLASSIFY 0x0u /* Discrim: classify key 0 (rc DISCRIM_CLASS_*). */

@@ -235,15 +235,29 @@ pub const CONSOLE_RC_BUSY: u32 = 0x1;
 pub const DEVICE_CONSOLE: u32 = 0x1;
 
 // misc keys
-/// Domain tool: key 0 (a node key) as a domain key (rc 1 not a node key).
+/// Domain tool: key 0 (a node key) as a domain key (rc DOMAIN_TOOL_RC_NO if not a node key).
 pub const DOMAIN_TOOL_MAKE_DOMAIN: u32 = 0x0;
-/// Domain tool: identify key 0 as a start key of brand key 1 (rc 1 no).
+/// Domain tool: identify key 0 as a start key to a domain of brand key 1: rc its databyte + key 0 a node key to the root, or DOMAIN_TOOL_RC_NO.
 pub const DOMAIN_TOOL_IDENTIFY_START: u32 = 0x1;
-/// Domain tool: identify key 0 as a resume key of brand key 1.
+/// Domain tool: identify key 0 as a return or fault key of brand key 1 (as IDENTIFY_START).
 pub const DOMAIN_TOOL_IDENTIFY_RESUME: u32 = 0x2;
-/// Domain tool: identify key 0 as a domain key of brand key 1.
+/// Domain tool: identify key 0 as a domain key of brand key 1 (as IDENTIFY_START).
 pub const DOMAIN_TOOL_IDENTIFY_DOMAIN: u32 = 0x3;
-/// Keybits: the 16-byte encoding of key 0 (any order).
+/// Domain tool: identify key 0 as a segment key whose keeper is a start key to a domain of brand key 1: rc keeper slot * 256 + the keeper key's databyte + key 0 a node key to the segment node, or DOMAIN_TOOL_RC_NO.
+pub const DOMAIN_TOOL_IDENTIFY_SEGMENT_START: u32 = 0x5;
+/// Domain tool: as IDENTIFY_SEGMENT_START, the keeper a return or fault key.
+pub const DOMAIN_TOOL_IDENTIFY_SEGMENT_RESUME: u32 = 0x6;
+/// Domain tool: as IDENTIFY_SEGMENT_START, the keeper a domain key.
+pub const DOMAIN_TOOL_IDENTIFY_SEGMENT_DOMAIN: u32 = 0x7;
+/// Domain tool: identify key 0 as a meter key whose keeper (meter slot 2) is a start key to a domain of brand key 1 (as IDENTIFY_SEGMENT_START).
+pub const DOMAIN_TOOL_IDENTIFY_METER_START: u32 = 0x9;
+/// Domain tool: as IDENTIFY_METER_START, the keeper a return or fault key.
+pub const DOMAIN_TOOL_IDENTIFY_METER_RESUME: u32 = 0xa;
+/// Domain tool: as IDENTIFY_METER_START, the keeper a domain key.
+pub const DOMAIN_TOOL_IDENTIFY_METER_DOMAIN: u32 = 0xb;
+/// Domain tool: the key is not what was asked (KeyKOS's -1).
+pub const DOMAIN_TOOL_RC_NO: u32 = 0xffffffff;
+/// Keybits: the 16-byte encoding of key 0 (order 0 only).
 pub const KEYBITS_GET: u32 = 0x0;
 /// Data-key creator: DK(u64 in the string).
 pub const DKC_FROM_U64: u32 = 0x0;

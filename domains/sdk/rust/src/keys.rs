@@ -315,16 +315,19 @@ impl Returner {
 }
 
 impl DomainTool {
-    /// `node` (a node key) as a domain key into `to` (rc 1: not a node key).
+    /// `node` (a node key) as a domain key into `to` (`abi::DOMAIN_TOOL_RC_NO`: not a node key).
     pub fn make_domain(self, node: Key, to: Key) -> u32 {
         self.0.call(Msg::new(abi::DOMAIN_TOOL_MAKE_DOMAIN).keys(&[node]).receive_keys(&[to])).rc
     }
-    /// Whether `k` is a start (`DOMAIN_TOOL_IDENTIFY_START`), resume or domain
-    /// key of `brand`: rc 0 and a node key to the domain into `to`, and the databyte.
-    pub fn identify(self, order: u32, k: Key, brand: Key, to: Key) -> (u32, u8) {
-        let mut db = [0u8; 1];
-        let rc = self.0.call(Msg::new(order).keys(&[k, brand]).receive(&mut db).receive_keys(&[to])).rc;
-        (rc, db[0])
+    /// Identifies `k` by `brand` with one of the identify orders
+    /// (`abi::DOMAIN_TOOL_IDENTIFY_*`): `Some(rc)` if it is such a key of
+    /// a domain of that brand (rc: the key's databyte, or for segments and
+    /// meters the keeper slot · 256 + the keeper key's databyte), with a
+    /// node key to the root (or the segment or meter node) into `to`;
+    /// `None` if not.
+    pub fn identify(self, order: u32, k: Key, brand: Key, to: Key) -> Option<u32> {
+        let rc = self.0.call(Msg::new(order).keys(&[k, brand]).receive_keys(&[to])).rc;
+        (rc != abi::DOMAIN_TOOL_RC_NO).then_some(rc)
     }
 }
 

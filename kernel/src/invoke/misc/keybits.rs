@@ -4,15 +4,17 @@
 //!
 //! | order | reply |
 //! |---|---|
+//! | 0 | rc 0 + the 16 bytes |
 //! | KT | 0x209 |
-//! | any other | rc 0 + the 16 bytes |
+//! | any other | KT+2 |
 
 use crate::invoke::{Invocation, KT, Message, Outcome};
 
 /// Handles an invocation of keybits.
 pub(super) fn invoke(inv: &Invocation) -> Outcome {
     match inv.order() {
+        crate::abi::KEYBITS_GET => Outcome::Reply(Message::code(0).with_string(&inv.key_arg(0).to_bytes())),
         KT => Outcome::code(crate::abi::AKT_KEYBITS),
-        _ => Outcome::Reply(Message::code(0).with_string(&inv.key_arg(0).to_bytes())),
+        _ => Outcome::invalid(),
     }
 }
