@@ -15,9 +15,13 @@
 # Keys: k1 the node range key, k2 the page range key, k3 a start key to
 # this domain (the keeper of every front end), k8 the front ends' format
 # key, k9 a node key to the prime bank's front end (made by the big bang,
-# outside the ranges), k10 the returner, through which every reply goes.
-# A request's keys 0..2 arrive in k4..k6, the caller's resume key in k15;
-# k7 holds a key being returned.
+# outside the ranges, also this domain's brand), k10 the returner, through
+# which every reply goes, k14 the domain tool. A request's keys 0..2
+# arrive in k4..k6, the caller's resume key in k15; k7, k11 and k12 hold
+# the keys being returned.
+#
+# Owner entry of a front end: 0x8000 | (what its keys may not do) << 12 |
+# the bank (10 bits).
 #
 # Memory: CONFIG +0 the nodes in the node range, +4 the pages in the page
 # range; NODE_OWNER and PAGE_OWNER a u16 per object of the range: 0 free,
@@ -31,11 +35,19 @@
 # | 2 / 18       | sever key 0                              | 0 + key 0 a new key; 1 not from this bank |
 # | 5 / 21       | query available (limits and free space)  | 0 + u32 |
 # | 6 / 22       | statistics                               | 0 + u32 creates, u32 destroys |
+# | 7, 8 / 23, 24 | create two, three                       | 0 + keys 0..1 (0..2); 1, 2 as create, none made |
+# | 9 / 25       | destroy keys 0 and 1                     | 0; 1 either is not from this bank, none destroyed |
 # | 11 / 27      | change the limit by an i32 delta         | 0 + u32 new limit; 1 below what is held |
+# | 33..39       | a weaker key to this bank: order - 32 is what it may not do (1 destroy the bank, 2 query: 5, 6, 21, 22, 65, 4 change limits: 11, 27); weaker keys' limits add up | 0 + key 0 |
 # | 64           | destroy this bank and all its space      | 0; 1 the prime bank cannot be |
 # | 65           | statistics                               | 0 + u64 node creates, node destroys, page creates, page destroys |
+# | 66           | verify: is key 0 an official bank key (a key to a bank of this domain)? | 0 yes, 1 no |
 # | 67           | create a sub-bank; string: u32 node limit, u32 page limit (none: unlimited) | 0 + key 0; 2 no room for another bank |
 # | KT           | alleged type                             | 0x0C |
+#
+# An order a weakened key may not give answers KT+2. Not provided: 10 / 26
+# (destroy three: key 2 of a call through a front end is the front end
+# itself), 12..14 / 28..30 (range limits, 64-bit limit changes).
 #
 # Bank record (64 bytes, banks[b]): +0 parent, +4 flags (1 live, 2 dying),
 # +8 node limit, +12 page limit, +16 nodes held, +20 pages held (with its
@@ -52,6 +64,13 @@
     .equ K_FORMAT, 8
     .equ K_PRIME, 9
     .equ K_RETURNER, 10
+    .equ K_OUT1, 11
+    .equ K_OUT2, 12
+    .equ K_TOOL, 14
+    .equ NO_DESTROY, 1                # what a weakened key may not do
+    .equ NO_QUERY, 2
+    .equ NO_LIMITS, 4
+    .equ BANK_BITS, 0x3FF
     .equ REC, 64
     .equ F_PARENT, 0
     .equ F_FLAGS, 4
@@ -90,7 +109,7 @@ serve:
     mv   a0, s0
     # Through the returner, passing the caller's resume key as key 3: a
     # bank never invokes a key a client gave it (see REPLY_WAIT).
-    li   a1, K_RETURNER | (RETURN << 4) | (1 << 6) | (8 << 8) | (K_OUT << 16) | (15 << 28)
+    li   a1, K_RETURNER | (RETURN << 4) | (1 << 6) | (8 << 8) | (K_OUT << 16) | (K_OUT1 << 20) | (K_OUT2 << 24) | (15 << 28)
     slli t0, s3, 8
     or   a1, a1, t0
     ENTRY a2, 1, 0xF, K_ARG, K_ARG + 1, K_FRONT, 15
@@ -107,16 +126,24 @@ serve:
     call which_bank
     beqz a0, serve                    # not called through a bank key
     mv   s5, a0                       # the bank
+    mv   s9, a1                       # what the key called may not do
     li   t0, KT
     bne  s1, t0, 1f
     li   s0, 0x0C
     j    serve
 1:  li   t0, 64
-    beq  s1, t0, destroy_bank
+    li   t1, NO_DESTROY
+    beq  s1, t0, forbidden
     li   t0, 65
-    beq  s1, t0, statistics
+    li   t1, NO_QUERY
+    beq  s1, t0, forbidden
+    li   t0, 66
+    beq  s1, t0, verify
     li   t0, 67
     beq  s1, t0, create_bank
+    addi t0, s1, -33
+    li   t1, 7
+    bltu t0, t1, weaken
     li   t0, 32
     bgeu s1, t0, serve
     srli s6, s1, 4                    # kind: 0 nodes, 1 pages
@@ -127,19 +154,46 @@ serve:
     li   t0, 2
     beq  t1, t0, sever
     li   t0, 5
-    beq  t1, t0, available
+    beq  t1, t0, query
     li   t0, 6
-    beq  t1, t0, kind_statistics
+    beq  t1, t0, query
+    li   t0, 7
+    beq  t1, t0, create_two
+    li   t0, 8
+    beq  t1, t0, create_three
+    li   t0, 9
+    beq  t1, t0, destroy_two
     li   t0, 11
-    beq  t1, t0, change_limit
+    beq  t1, t0, limits
     j    serve
 
-# which_bank() -> a0 the bank whose front end k6 designates, or 0
+# An order this key may not give (t1 the right it needs) answers KT+2.
+forbidden:
+    and  t1, t1, s9
+    bnez t1, serve
+    li   t0, 64
+    beq  s1, t0, destroy_bank
+    j    statistics
+query:
+    andi t0, s9, NO_QUERY
+    bnez t0, serve
+    andi t1, s1, 15
+    li   t0, 5
+    beq  t1, t0, available
+    j    kind_statistics
+limits:
+    andi t0, s9, NO_LIMITS
+    bnez t0, serve
+    j    change_limit
+
+# which_bank() -> a0 the bank whose front end k6 designates, or 0; a1 what
+# keys to that front end may not do
 which_bank:
     addi sp, sp, -16
     sw   ra, 12(sp)
     KCALL_KEY K_PRIME, NODE_COMPARE, K_FRONT, 0
     li   t0, 1
+    li   a1, 0                        # the prime bank's key: unrestricted
     beqz a0, 9f
     li   a0, 0                        # identify k6 in the node range
     li   a1, RANGE_IDENTIFY
@@ -154,8 +208,10 @@ which_bank:
     beqz t3, 8f
     li   t2, FOREIGN
     beq  t1, t2, 8f
-    li   t2, 0x7FFF
-    and  t1, t1, t2
+    srli t2, t1, 12
+    andi t2, t2, 7
+    sw   t2, 4(sp)
+    andi t1, t1, BANK_BITS
     sw   t1, 8(sp)
     mv   a0, t1
     call record
@@ -163,6 +219,7 @@ which_bank:
     andi t1, t1, LIVE
     beqz t1, 8f
     lw   t0, 8(sp)
+    lw   a1, 4(sp)
     j    9f
 8:  li   t0, 0
 9:  mv   a0, t0
@@ -365,12 +422,14 @@ release:
 
 # mine() -> a0 the offset of key 0's object if this bank (s5) sold it, else -1
 mine:
+    li   a2, K_ARG
+# mine_in(a2 key register) -> as mine, for the key in that register
+mine_in:
     addi sp, sp, -16
     sw   ra, 12(sp)
     sw   s0, 8(sp)
     mv   a0, s6
     li   a1, RANGE_IDENTIFY
-    li   a2, K_ARG
     call range_with_key
     bnez a0, 8f
     lw   s0, scratch
@@ -388,16 +447,28 @@ mine:
     ret
 
 create:
+    call create_one
+    mv   s0, a0
+    bnez a0, serve
+    li   s3, 1
+    j    serve
+
+# create_one() -> a0 rc (0, 1 a limit, 2 exhausted); the object's key in
+# k7 and its offset in a1
+create_one:
+    addi sp, sp, -16
+    sw   ra, 12(sp)
     mv   a0, s5
     mv   a1, s6
     call limited
-    li   s0, 1
-    bnez a0, serve
+    li   t0, 1
+    bnez a0, 9f
     mv   a0, s6
     mv   a1, s5
     call claim
-    li   s0, 2
-    bltz a0, serve
+    li   t0, 2
+    bltz a0, 9f
+    sw   a0, 8(sp)
     mv   a0, s5
     mv   a1, s6
     li   a2, 1
@@ -406,14 +477,54 @@ create:
     slli a1, s6, 3
     addi a1, a1, F_CREATES
     call count_stat
-    li   s0, 0
-    li   s3, 1
-    j    serve
+    li   t0, 0
+    lw   a1, 8(sp)
+9:  mv   a0, t0
+    lw   ra, 12(sp)
+    addi sp, sp, 16
+    ret
 
-destroy:
-    call mine
-    li   s0, 1
-    bltz a0, serve
+# create_two / create_three: the keys in k11 (k12) and k7; on failure what
+# was made is given back and nothing is returned.
+create_two:
+    li   s7, 2
+    j    1f
+create_three:
+    li   s7, 3
+1:  li   s8, 0                        # made so far
+2:  call create_one
+    mv   s0, a0
+    bnez a0, 5f
+    slli t0, s8, 2
+    la   t1, made
+    add  t1, t1, t0
+    sw   a1, 0(t1)
+    addi s8, s8, 1
+    beq  s8, s7, 4f
+    li   t0, 1
+    beq  s8, t0, 3f
+    KMOVE K_OUT, K_OUT2
+    j    2b
+3:  KMOVE K_OUT, K_OUT1
+    j    2b
+4:  li   s3, 3
+    li   t0, 2
+    beq  s7, t0, serve
+    li   s3, 7
+    j    serve
+5:  beqz s8, serve                    # give back what was made
+    addi s8, s8, -1
+    slli t0, s8, 2
+    la   t1, made
+    add  t1, t1, t0
+    lw   a0, 0(t1)
+    call destroy_at
+    j    5b
+
+# destroy_at(a0 offset of an object of kind s6 bank s5 holds)
+destroy_at:
+    addi sp, sp, -16
+    sw   ra, 12(sp)
     mv   a1, a0
     mv   a0, s6
     call release
@@ -425,8 +536,84 @@ destroy:
     slli a1, s6, 3
     addi a1, a1, F_DESTROYS
     call count_stat
+    lw   ra, 12(sp)
+    addi sp, sp, 16
+    ret
+
+destroy:
+    call mine
+    li   s0, 1
+    bltz a0, serve
+    call destroy_at
     li   s0, 0
     j    serve
+
+destroy_two:
+    li   s0, 1
+    call mine
+    bltz a0, serve
+    mv   s7, a0
+    li   a2, K_ARG + 1
+    call mine_in
+    bltz a0, serve
+    beq  a0, s7, serve                # the same object twice
+    mv   s8, a0
+    mv   a0, s7
+    call destroy_at
+    mv   a0, s8
+    call destroy_at
+    li   s0, 0
+    j    serve
+
+# verify: is k4 a segment key whose keeper is a start key to this domain,
+# whose brand is k9? (Every bank's front end is such a node, and only
+# this domain makes them; a destroyed bank's front ends are gone.)
+verify:
+    li   a0, DOMAIN_TOOL_IDENTIFY_SEGMENT_START
+    EXIT a1, K_TOOL, CALL, 0, 3, K_ARG, K_PRIME
+    li   a2, 0
+    ecall
+    li   s0, 1
+    li   t0, DOMAIN_TOOL_RC_NO
+    beq  a0, t0, serve
+    li   s0, 0
+    j    serve
+
+# weaken: a new front end of this bank whose keys may not do (order - 32)
+# on top of what the key called may not do.
+weaken:
+    addi t0, s1, -32
+    or   t0, t0, s9
+    slli t0, t0, 12
+    li   t1, FRONT
+    or   t0, t0, t1
+    or   a1, t0, s5
+    li   a0, 0
+    call claim
+    li   s0, 2
+    bltz a0, serve
+    call make_front
+    li   s0, 0
+    li   s3, 1
+    j    serve
+
+# make_front(): makes the node in k7 a front end (format, keeper) and k7 a
+# red segment key to it.
+make_front:
+    addi sp, sp, -16
+    sw   ra, 12(sp)
+    KCALL_KEY K_OUT, NODE_SWAP + FORMAT_SLOT, K_FORMAT, 0
+    KCALL_KEY K_OUT, NODE_SWAP + KEEPER_SLOT, K_SELF, 0
+    sb   zero, scratch, t0            # databyte 0: a red segment key, lss 0
+    li   a0, NODE_MAKE_SEGMENT
+    EXIT a1, K_OUT, CALL, 1
+    ENTRY a2, 0, 1, K_OUT
+    la   a3, scratch
+    li   a4, 1
+    ecall
+    lw   ra, 12(sp)
+    addi sp, sp, 16
+    ret
 
 sever:
     call mine
@@ -535,15 +722,7 @@ create_bank:
     call claim
     bltz a0, serve
     mv   s8, a0
-    KCALL_KEY K_OUT, NODE_SWAP + FORMAT_SLOT, K_FORMAT, 0
-    KCALL_KEY K_OUT, NODE_SWAP + KEEPER_SLOT, K_SELF, 0
-    sb   zero, scratch, t0            # databyte 0: a red segment key, lss 0
-    li   a0, NODE_MAKE_SEGMENT
-    EXIT a1, K_OUT, CALL, 1
-    ENTRY a2, 0, 1, K_OUT
-    la   a3, scratch
-    li   a4, 1
-    ecall
+    call make_front
     mv   a0, s7
     call record
     sw   s5, F_PARENT(a0)
@@ -645,8 +824,7 @@ destroy_held:
     beqz t0, 2f
     li   t1, FOREIGN
     beq  t0, t1, 2f
-    li   t1, 0x7FFF
-    and  a0, t0, t1
+    andi a0, t0, BANK_BITS
     call record
     lw   t1, F_FLAGS(a0)
     andi t1, t1, DYING
@@ -668,6 +846,7 @@ destroy_held:
 free_count: .word 0, 0                # free nodes, free pages
 cursor:     .word 0, 0                # where the next search starts
 scratch:    .word 0, 0
+made:       .word 0, 0, 0             # offsets create_two/three made
     .bss
     .align 3
 banks:   .space MAX_BANKS * REC

@@ -8,7 +8,7 @@ use domains::world::big_bang::{Settings, operator_keys};
 use domains::world::crash_table;
 use gnosis_tests::{boot, run_world, world};
 use kernel::kernel::Kernel;
-use kernel::key::KeyType;
+use kernel::key::{Key, KeyType};
 use kernel::operator::{Operator, Reply};
 
 /// Runs until the console has printed `pattern` (returns everything printed).
@@ -197,6 +197,79 @@ fn the_space_bank_sells_limits_and_destroys_whole_sub_banks() {
     let len = storage.frame_count() * disk_image::FRAME_BYTES;
     let report = kernel::check::check_image(storage, len).unwrap();
     assert!(report.is_clean(), "{:?}", report.findings);
+}
+
+#[test]
+fn the_space_bank_sells_two_and_three_at_once_weakens_its_keys_and_verifies_banks() {
+    let (storage, mut k) = world(32 << 20, Settings::default());
+    run_world(&mut k, 100_000);
+    let op = Operator::find(&k).unwrap();
+    let prime = operator_keys::BANK;
+    let r = bank_call(
+        &mut k,
+        &op,
+        prime,
+        67,
+        &[3u32, 8].iter().flat_map(|n| n.to_le_bytes()).collect::<Vec<_>>(),
+        &[],
+    );
+    op.set_key(&mut k, 5, r.keys[0]).unwrap();
+    let sub = 5;
+
+    // Create two and three at once; all or nothing.
+    let r = bank_call(&mut k, &op, sub, 8, &[], &[]);
+    assert_eq!(r.code, 0);
+    let nodes: Vec<_> = r.keys[..3].to_vec();
+    assert!(nodes.iter().all(|n| n.kind() == KeyType::Node && kernel::object::is_current(k.store(), *n)));
+    assert!(nodes[0] != nodes[1] && nodes[1] != nodes[2] && nodes[0] != nodes[2], "three objects");
+    assert_eq!(bank_call(&mut k, &op, sub, 7, &[], &[]).code, 1, "the node limit (3) holds: none made");
+    let r = bank_call(&mut k, &op, sub, 24, &[], &[]);
+    assert_eq!((r.code, r.keys[..3].iter().filter(|p| p.kind() == KeyType::Page).count()), (0, 3));
+    let (p0, p1) = (r.keys[0], r.keys[1]);
+    // Destroy two at once: both must be this bank's.
+    op.set_key(&mut k, 7, p0).unwrap();
+    op.set_key(&mut k, 8, p1).unwrap();
+    op.set_key(&mut k, 9, nodes[0]).unwrap();
+    assert_eq!(bank_call(&mut k, &op, sub, 25, &[], &[7, 7]).code, 1, "the same page twice");
+    assert_eq!(bank_call(&mut k, &op, sub, 25, &[], &[7, 8]).code, 0);
+    assert!(!kernel::object::is_current(k.store(), p0) && !kernel::object::is_current(k.store(), p1));
+    assert_eq!(bank_call(&mut k, &op, sub, 9, &[], &[9, 9]).code, 1);
+
+    // Weaker keys: no destroy, no query; their limits add up.
+    let weak = bank_call(&mut k, &op, sub, 33, &[], &[]);
+    assert_eq!((weak.code, weak.keys[0].kind()), (0, KeyType::Segment));
+    op.set_key(&mut k, 10, weak.keys[0]).unwrap();
+    assert_eq!(bank_call(&mut k, &op, 10, 64, &[], &[]).code, kernel::invoke::RC_INVALID, "may not destroy");
+    assert_eq!(bank_call(&mut k, &op, 10, 21, &[], &[]).code, 0, "may query");
+    let weaker = bank_call(&mut k, &op, 10, 34, &[], &[]);
+    op.set_key(&mut k, 11, weaker.keys[0]).unwrap();
+    assert_eq!(bank_call(&mut k, &op, 11, 21, &[], &[]).code, kernel::invoke::RC_INVALID, "may not query");
+    assert_eq!(
+        bank_call(&mut k, &op, 11, 64, &[], &[]).code,
+        kernel::invoke::RC_INVALID,
+        "still may not destroy"
+    );
+    let page = bank_call(&mut k, &op, 11, 16, &[], &[]);
+    assert_eq!(page.code, 0, "a weak key still buys, from the same bank");
+
+    // VerifyBank: bank keys (weakened or not) are official; other keys are not.
+    for (slot, official) in [(sub, true), (11, true), (prime, true), (9, false)] {
+        let rc = bank_call(&mut k, &op, prime, 66, &[], &[slot]).code;
+        assert_eq!(rc, u32::from(!official), "key register {slot}");
+    }
+    op.set_key(&mut k, 12, Key::data(5)).unwrap();
+    assert_eq!(bank_call(&mut k, &op, prime, 66, &[], &[12]).code, 1, "a data key");
+
+    // Destroying the bank kills its weak keys too.
+    let weak_key = op.key(&mut k, 11).unwrap();
+    assert_eq!(bank_call(&mut k, &op, sub, 64, &[], &[]).code, 0);
+    assert!(!kernel::object::is_current(k.store(), weak_key));
+    assert!(!kernel::object::is_current(k.store(), page.keys[0]));
+    assert_eq!(bank_call(&mut k, &op, prime, 66, &[], &[11]).code, 1, "a destroyed bank is not official");
+    k.checkpoint_now().unwrap();
+    k.finish_background().unwrap();
+    let len = storage.frame_count() * disk_image::FRAME_BYTES;
+    assert!(kernel::check::check_image(storage, len).unwrap().is_clean());
 }
 
 #[test]

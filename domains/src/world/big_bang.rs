@@ -167,15 +167,20 @@ pub fn build(k: &mut Kernel, settings: &Settings) -> anyhow::Result<()> {
     let (first_node, first_page) = b.high_water();
     let nodes = u32::try_from(geometry.node_count() - first_node)?;
     let pages = u32::try_from(geometry.page_count - first_page)?;
+    let prime_front = b.key(KeyType::Node, front, 0);
     let bank_keys = [
         (1, Key::range(KeyType::NodeRange, Cda::node(first_node), nodes)),
         (2, Key::range(KeyType::PageRange, Cda::page(first_page), pages)),
         (3, bank_gate),
-        (9, b.key(KeyType::Node, front, 0)),
+        (9, prime_front),
+        (14, Key::misc(MiscKind::DomainTool)),
     ];
     for (slot, key) in bank_keys {
         b.set_key_register(bank, slot, key)?;
     }
+    // The bank's brand is the node key to the prime bank's front end, a key
+    // only the bank holds: VerifyBank recognises every bank key by it.
+    b.set(bank, kernel::domain::SLOT_BRAND, prime_front)?;
     let counts: Vec<u8> = [nodes, pages].iter().flat_map(|n| n.to_le_bytes()).collect();
     b.kernel().write_page(bank_config.expect("the bank has a configuration page"), 0, &counts)?;
     Ok(())
