@@ -54,8 +54,79 @@ fn main() {
         )
         .expect("writing to a string");
     }
+    for (name, elf) in build_system_domains(&out) {
+        std::fs::copy(&elf, out.join(format!("{name}.elf"))).expect("cannot copy a system domain");
+        writeln!(
+            table,
+            "    Program {{ name: {name:?}, elf: include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{name}.elf\")), \
+             symbols: &[] }},"
+        )
+        .expect("writing to a string");
+    }
     table.push_str("];\n");
     std::fs::write(out.join("programs.rs"), table).expect("cannot write programs.rs");
+}
+
+/// The target the Rust system domains are built for.
+const GUEST_TARGET: &str = "riscv32im-unknown-none-elf";
+
+/// Builds the system domains written in Rust (`system/`, its own
+/// workspace, one binary each) for the guest target with a cargo of its
+/// own, in a target directory under `out` (so it never waits for the
+/// outer build's lock); returns each binary's name and executable.
+fn build_system_domains(out: &Path) -> Vec<(String, PathBuf)> {
+    for watched in [
+        "system/src",
+        "system/Cargo.toml",
+        "system/Cargo.lock",
+        "sdk/rust/src",
+        "sdk/rust/Cargo.toml",
+        "sdk/gnosis.ld",
+    ] {
+        println!("cargo:rerun-if-changed={watched}");
+    }
+    let target_dir = out.join("system-target");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = std::process::Command::new(cargo);
+    command.args([
+        "build",
+        "--release",
+        "--bins",
+        "--manifest-path",
+        "system/Cargo.toml",
+        "--target",
+        GUEST_TARGET,
+    ]);
+    command.env("CARGO_TARGET_DIR", &target_dir);
+    // The outer build's settings (profile, flags, clippy as a wrapper, its
+    // jobserver) are not the guest build's.
+    for (var, _) in std::env::vars_os() {
+        let name = var.to_string_lossy();
+        let outer = (name.starts_with("CARGO_") && name != "CARGO_HOME")
+            || ["RUSTFLAGS", "RUSTC_WRAPPER", "RUSTC_WORKSPACE_WRAPPER", "MAKEFLAGS", "MFLAGS"]
+                .contains(&&*name);
+        if outer {
+            command.env_remove(&var);
+        }
+    }
+    command.env("CARGO_TARGET_DIR", &target_dir);
+    let output = command.output().expect("cannot run cargo to build the system domains");
+    if !output.status.success() {
+        panic!(
+            "\nbuilding the system domains (domains/system) for {GUEST_TARGET} failed:\n{}\n\
+             If the target is missing: rustup target add {GUEST_TARGET}\n",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let mut names: Vec<String> = std::fs::read_dir("system/src/bin")
+        .expect("domains/system/src/bin is missing")
+        .map(|entry| entry.expect("cannot list domains/system/src/bin").path())
+        .filter(|path| path.extension().is_some_and(|e| e == "rs"))
+        .map(|path| path.file_stem().and_then(|s| s.to_str()).expect("names are UTF-8").to_string())
+        .collect();
+    names.sort();
+    let built = target_dir.join(GUEST_TARGET).join("release");
+    names.into_iter().map(|name| (name.clone(), built.join(name))).collect()
 }
 
 fn assemble(

@@ -469,6 +469,28 @@ abi! { BANK, "the space bank (bank.s; page orders are node orders + 16)":
     BANK_STATISTICS = 65;
     /// Create a sub-bank (string: u32 node limit, u32 page limit; none: unlimited).
     BANK_CREATE_BANK = 67;
+    /// Create two nodes at once (keys 0 and 1; all or none).
+    BANK_CREATE_TWO_NODES = 7;
+    /// Create three nodes at once (keys 0..2; all or none).
+    BANK_CREATE_THREE_NODES = 8;
+    /// Destroy the nodes keys 0 and 1 (both from this bank, or neither).
+    BANK_DESTROY_TWO_NODES = 9;
+    /// Create two pages at once.
+    BANK_CREATE_TWO_PAGES = 23;
+    /// Create three pages at once.
+    BANK_CREATE_THREE_PAGES = 24;
+    /// Destroy the pages keys 0 and 1.
+    BANK_DESTROY_TWO_PAGES = 25;
+    /// A weaker key: BANK_WEAKEN + what it may not do (BANK_NO_* bits, 1..=7).
+    BANK_WEAKEN = 32;
+    /// A weaker key may not destroy the bank.
+    BANK_NO_DESTROY = 1;
+    /// A weaker key may not query (available, statistics).
+    BANK_NO_QUERY = 2;
+    /// A weaker key may not change limits.
+    BANK_NO_LIMITS = 4;
+    /// Verify: is key 0 an official bank key? rc 0 yes, 1 no.
+    BANK_VERIFY = 66;
     /// Return code: a limit is reached (or: not from this bank).
     BANK_RC_LIMIT = 1;
     /// Return code: the range is exhausted (or: no room for another bank).

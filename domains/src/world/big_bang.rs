@@ -163,6 +163,16 @@ pub fn build(k: &mut Kernel, settings: &Settings) -> anyhow::Result<()> {
         b.set_key_register(operator.root, slot, key)?;
     }
 
+    // The system servers written in Rust (design.md §24).
+    spawn_server(
+        &mut b,
+        "clock",
+        system,
+        prime_bank,
+        &[(7, timer)],
+        vec![Mapping::Journal { writable: false }],
+    )?;
+
     // The ranges: every object above what the big bang used.
     let (first_node, first_page) = b.high_water();
     let nodes = u32::try_from(geometry.node_count() - first_node)?;
@@ -184,6 +194,32 @@ pub fn build(k: &mut Kernel, settings: &Settings) -> anyhow::Result<()> {
     let counts: Vec<u8> = [nodes, pages].iter().flat_map(|n| n.to_le_bytes()).collect();
     b.kernel().write_page(bank_config.expect("the bank has a configuration page"), 0, &counts)?;
     Ok(())
+}
+
+/// A system server written in Rust: [`spawn`] with the key registers every
+/// one has (`domains/system/src/object.rs`, `reg`: the returner, a domain
+/// key to itself, the data-key creator, discrim, the domain tool, the
+/// prime bank) and its own `keys` (from key register 7).
+fn spawn_server(
+    b: &mut Builder,
+    name: &str,
+    meter: Key,
+    prime_bank: Key,
+    keys: &[(usize, Key)],
+    mappings: Vec<Mapping>,
+) -> anyhow::Result<Cda> {
+    let common = [
+        (1, Key::misc(MiscKind::Returner)),
+        (3, Key::misc(MiscKind::DataKeyCreator)),
+        (4, Key::misc(MiscKind::Discrim)),
+        (5, Key::misc(MiscKind::DomainTool)),
+        (6, prime_bank),
+    ];
+    let all: Vec<(usize, Key)> = common.iter().chain(keys).copied().collect();
+    let root = spawn(b, name, meter, RunState::Running, &all, mappings)?.0;
+    let own = b.domain_key(root);
+    b.set_key_register(root, 2, own)?;
+    Ok(root)
 }
 
 /// Loads the program `name` into a new domain with `keys` and the extra

@@ -17,3 +17,13 @@
 #![no_std]
 
 pub mod object;
+
+/// A u64 field of a page mapped read-only at `address` (the journal page's
+/// kernel fields, for the clock).
+pub fn journal_field(address: usize) -> u64 {
+    // Safety: the big bang maps the journal page read-only at JOURNAL in
+    // every domain that calls this, and the kernel fields are aligned u64s
+    // inside it; a volatile read, because the kernel rewrites them at
+    // every restart.
+    unsafe { core::ptr::read_volatile(address as *const u64) }
+}

@@ -225,6 +225,17 @@
 #define BANK_DESTROY 0x40u /* Destroy this bank and all its space. */
 #define BANK_STATISTICS 0x41u /* Statistics: u64 node creates, node destroys, page creates, page destroys. */
 #define BANK_CREATE_BANK 0x43u /* Create a sub-bank (string: u32 node limit, u32 page limit; none: unlimited). */
+#define BANK_CREATE_TWO_NODES 0x7u /* Create two nodes at once (keys 0 and 1; all or none). */
+#define BANK_CREATE_THREE_NODES 0x8u /* Create three nodes at once (keys 0..2; all or none). */
+#define BANK_DESTROY_TWO_NODES 0x9u /* Destroy the nodes keys 0 and 1 (both from this bank, or neither). */
+#define BANK_CREATE_TWO_PAGES 0x17u /* Create two pages at once. */
+#define BANK_CREATE_THREE_PAGES 0x18u /* Create three pages at once. */
+#define BANK_DESTROY_TWO_PAGES 0x19u /* Destroy the pages keys 0 and 1. */
+#define BANK_WEAKEN 0x20u /* A weaker key: BANK_WEAKEN + what it may not do (BANK_NO_* bits, 1..=7). */
+#define BANK_NO_DESTROY 0x1u /* A weaker key may not destroy the bank. */
+#define BANK_NO_QUERY 0x2u /* A weaker key may not query (available, statistics). */
+#define BANK_NO_LIMITS 0x4u /* A weaker key may not change limits. */
+#define BANK_VERIFY 0x42u /* Verify: is key 0 an official bank key? rc 0 yes, 1 no. */
 #define BANK_RC_LIMIT 0x1u /* Return code: a limit is reached (or: not from this bank). */
 #define BANK_RC_EXHAUSTED 0x2u /* Return code: the range is exhausted (or: no room for another bank). */
 

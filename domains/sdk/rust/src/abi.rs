@@ -413,6 +413,28 @@ pub const BANK_DESTROY: u32 = 0x40;
 pub const BANK_STATISTICS: u32 = 0x41;
 /// Create a sub-bank (string: u32 node limit, u32 page limit; none: unlimited).
 pub const BANK_CREATE_BANK: u32 = 0x43;
+/// Create two nodes at once (keys 0 and 1; all or none).
+pub const BANK_CREATE_TWO_NODES: u32 = 0x7;
+/// Create three nodes at once (keys 0..2; all or none).
+pub const BANK_CREATE_THREE_NODES: u32 = 0x8;
+/// Destroy the nodes keys 0 and 1 (both from this bank, or neither).
+pub const BANK_DESTROY_TWO_NODES: u32 = 0x9;
+/// Create two pages at once.
+pub const BANK_CREATE_TWO_PAGES: u32 = 0x17;
+/// Create three pages at once.
+pub const BANK_CREATE_THREE_PAGES: u32 = 0x18;
+/// Destroy the pages keys 0 and 1.
+pub const BANK_DESTROY_TWO_PAGES: u32 = 0x19;
+/// A weaker key: BANK_WEAKEN + what it may not do (BANK_NO_* bits, 1..=7).
+pub const BANK_WEAKEN: u32 = 0x20;
+/// A weaker key may not destroy the bank.
+pub const BANK_NO_DESTROY: u32 = 0x1;
+/// A weaker key may not query (available, statistics).
+pub const BANK_NO_QUERY: u32 = 0x2;
+/// A weaker key may not change limits.
+pub const BANK_NO_LIMITS: u32 = 0x4;
+/// Verify: is key 0 an official bank key? rc 0 yes, 1 no.
+pub const BANK_VERIFY: u32 = 0x42;
 /// Return code: a limit is reached (or: not from this bank).
 pub const BANK_RC_LIMIT: u32 = 0x1;
 /// Return code: the range is exhausted (or: no room for another bank).
