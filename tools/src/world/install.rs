@@ -152,7 +152,7 @@ pub struct Purchase {
 impl Purchase {
     /// Asks the prime bank for the sub-bank.
     fn open(k: &mut Kernel) -> Result<Purchase, InstallError> {
-        let operator = Operator::find(k).ok_or(InstallError::NoOperator)?;
+        let operator = Operator::find(k).map_err(HostError::from)?.ok_or(InstallError::NoOperator)?;
         let reply = operator.call(k, operator_keys::BANK, BANK_CREATE_BANK, &[], &[])?;
         if reply.code != 0 {
             return Err(InstallError::NoBank(reply.code));
