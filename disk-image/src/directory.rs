@@ -63,7 +63,11 @@ pub fn decode_directory(frames: &[Box<Frame>], count: usize) -> Option<Vec<Direc
     }
     let entry = |i: usize| {
         let b = &frames[i / ENTRIES_PER_FRAME][(i % ENTRIES_PER_FRAME) * ENTRY_BYTES..][..ENTRY_BYTES];
-        DirectoryEntry { home: frame::read_u64(b, 0), area_frame: frame::read_u32(b, 8), checksum: frame::read_u32(b, 12) }
+        DirectoryEntry {
+            home: frame::read_u64(b, 0),
+            area_frame: frame::read_u32(b, 8),
+            checksum: frame::read_u32(b, 12),
+        }
     };
     Some((0..count).map(entry).collect())
 }

@@ -40,13 +40,12 @@ impl HeaderProblem {
 #[derive(Debug, thiserror::Error)]
 pub enum ImageError {
     /// An operating-system error on the image file.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         /// The image file.
         path: PathBuf,
-        /// What the OS said.
-        #[source]
-        source: std::io::Error,
+        /// What the OS said (in the message, so not also a source).
+        error: std::io::Error,
     },
     /// The path is not a regular file (a FIFO, a device, a directory...):
     /// refused before anything could block on it.
@@ -198,7 +197,7 @@ pub enum StorageError {
     },
     /// The device failed a read, write or sync (EIO and the like).
     #[error(
-        "I/O error on {image} while {action}: {source}; the disk may be failing. \
+        "I/O error on {image} while {action}: {error}; the disk may be failing. \
          The last committed checkpoint is intact unless the failure damaged it \
          (`gnosis fsck` tells); copy the image to healthy storage and start again"
     )]
@@ -207,9 +206,8 @@ pub enum StorageError {
         image: String,
         /// What was being done.
         action: &'static str,
-        /// What the OS said.
-        #[source]
-        source: std::io::Error,
+        /// What the OS said (in the message, so not also a source).
+        error: std::io::Error,
     },
 }
 
@@ -220,7 +218,7 @@ impl StorageError {
         use nix::libc::{EDQUOT, ENOSPC};
         match source.raw_os_error() {
             Some(ENOSPC | EDQUOT) => StorageError::NoSpace { image: image.to_string(), action, bytes },
-            _ => StorageError::Failed { image: image.to_string(), action, source },
+            _ => StorageError::Failed { image: image.to_string(), action, error: source },
         }
     }
 

@@ -291,12 +291,18 @@ impl CheckpointHeader {
                 },
             }),
             other => {
-                return Err(HeaderProblem::field("previous-checkpoint flag", format!("{other} is neither 0 nor 1")));
+                return Err(HeaderProblem::field(
+                    "previous-checkpoint flag",
+                    format!("{other} is neither 0 nor 1"),
+                ));
             }
         };
         let history_count = u32_at(o::HISTORY_COUNT) as usize;
         if history_count > HISTORY_LEN {
-            return Err(HeaderProblem::field("history entries", format!("{history_count} exceed {HISTORY_LEN}")));
+            return Err(HeaderProblem::field(
+                "history entries",
+                format!("{history_count} exceed {HISTORY_LEN}"),
+            ));
         }
         let header = CheckpointHeader {
             image_id,
@@ -331,7 +337,10 @@ impl CheckpointHeader {
     fn check_fields(&self, layout: &Layout) -> Result<(), HeaderProblem> {
         use HeaderProblem as P;
         if !(1..=MAX_GENERATION).contains(&self.generation) {
-            return Err(P::field("generation", format!("{} is not in 1..={MAX_GENERATION}", self.generation)));
+            return Err(P::field(
+                "generation",
+                format!("{} is not in 1..={MAX_GENERATION}", self.generation),
+            ));
         }
         check_time("checkpoint time", self.checkpoint_time_ns)?;
         if self.state == CheckpointState::Committed {
@@ -410,7 +419,10 @@ fn check_process_list(
 ) -> Result<(), HeaderProblem> {
     let capacity = layout.geometry.process_capacity();
     if u64::from(p.count) > capacity {
-        return Err(HeaderProblem::field(field, format!("of {} entries is longer than its slot ({capacity})", p.count)));
+        return Err(HeaderProblem::field(
+            field,
+            format!("of {} entries is longer than its slot ({capacity})", p.count),
+        ));
     }
     if p.slot > 1 || (p.count > 0 && u64::from(p.slot) != generation % 2) {
         return Err(HeaderProblem::field(

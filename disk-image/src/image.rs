@@ -294,21 +294,22 @@ fn written_in_place(layout: &Layout) -> [Region; 2] {
     ]
 }
 
-/// Allocates `regions`; if the file system is full, the error names all the
-/// space they still need, not only the region that failed.
+/// Allocates `regions`; if the file system is full, the error names the
+/// space all the regions that could not be allocated still need, not only
+/// the first.
 fn allocate_regions(storage: &dyn Storage, regions: &[Region]) -> Result<(), ImageError> {
+    let mut short: Option<StorageError> = None;
     for region in regions {
-        if let Err(e) = storage.allocate(*region) {
-            let StorageError::NoSpace { image, action, .. } = e else { return Err(e.into()) };
-            let mut frames = 0;
-            for r in regions {
-                frames += storage.unallocated_frames(*r)?;
+        match (storage.allocate(*region), &mut short) {
+            (Ok(()), _) => {}
+            (Err(StorageError::NoSpace { bytes, .. }), Some(StorageError::NoSpace { bytes: total, .. })) => {
+                *total += bytes;
             }
-            let bytes = frames.max(region.count) * FRAME_BYTES;
-            return Err(StorageError::NoSpace { image, action, bytes }.into());
+            (Err(e @ StorageError::NoSpace { .. }), None) => short = Some(e),
+            (Err(e), _) => return Err(e.into()),
         }
     }
-    Ok(())
+    short.map_or(Ok(()), |e| Err(e.into()))
 }
 
 #[cfg(test)]

@@ -218,7 +218,10 @@ impl Geometry {
     fn check(&self) -> Result<(), ImageError> {
         let bad = ImageError::bad_label;
         if !(MIN_PAGES..=MAX_OBJECTS).contains(&self.page_count) {
-            return Err(bad("page count", format!("{} is not in {MIN_PAGES}..={MAX_OBJECTS}", self.page_count)));
+            return Err(bad(
+                "page count",
+                format!("{} is not in {MIN_PAGES}..={MAX_OBJECTS}", self.page_count),
+            ));
         }
         if !(1..=MAX_OBJECTS / NODES_PER_POT).contains(&self.node_pot_count) {
             return Err(bad(
@@ -249,7 +252,11 @@ impl Geometry {
         if self.area_frames > u64::from(u32::MAX) {
             return Err(bad(
                 "frames per checkpoint area",
-                format!("{} exceed {} (directories number area frames in 32 bits)", self.area_frames, u32::MAX),
+                format!(
+                    "{} exceed {} (directories number area frames in 32 bits)",
+                    self.area_frames,
+                    u32::MAX
+                ),
             ));
         }
         if self.area_frames < self.min_area_frames() {

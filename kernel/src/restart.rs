@@ -136,7 +136,9 @@ fn verify_pots(loaded: &LoadedImage) -> Result<(), Verify> {
     let storage = loaded.store.storage();
     let frozen = loaded.store.frozen();
     let mut buf = vec![0u8; CHUNK_FRAMES as usize * FRAME_SIZE];
-    for (name, region) in [("checksum", l.checksum_pots), ("allocation", l.allocation_pots), ("node", l.node_pots)] {
+    for (name, region) in
+        [("checksum", l.checksum_pots), ("allocation", l.allocation_pots), ("node", l.node_pots)]
+    {
         for extent in storage.data_extents(region)? {
             for chunk in chunks(extent) {
                 let bytes = &mut buf[..chunk.count as usize * FRAME_SIZE];

@@ -138,7 +138,9 @@ pub struct IoFaultPlan {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Operation {
     /// A write, or a grant or allocation; `new` if it needs a frame not yet allocated.
-    Write { new: bool },
+    Write {
+        new: bool,
+    },
     Sync,
 }
 
@@ -255,6 +257,21 @@ impl FaultyStorage {
         self.lock().allocated.iter().filter(|&&a| a).count() as u64
     }
 
+    /// The machine after a power cycle: a twin whose image is what is
+    /// durable now, with the same space allocated (allocation is file-system
+    /// metadata, durable at once) and the same I/O fault, if one is on, on
+    /// from its first event (the disk is still full, or still failing).
+    pub fn power_cycled(&self) -> FaultyStorage {
+        let state = self.lock();
+        let twin = FaultyStorage::new(&state.durable, None);
+        {
+            let mut t = twin.lock();
+            t.allocated.clone_from(&state.allocated);
+            t.io = state.io.map(|plan| IoFaultPlan { from_event: 0, ..plan });
+        }
+        twin
+    }
+
     /// Events (writes and syncs) so far, up to the crash if there was one.
     pub fn event_count(&self) -> u64 {
         self.lock().events
@@ -331,7 +348,11 @@ impl FaultyStorage {
 
     /// Fails an allocation of the frames of `region` that need one, if the
     /// plan says so; else marks them allocated.
-    fn allocate_frames(state: &mut FaultState, region: Region, action: &'static str) -> Result<(), StorageError> {
+    fn allocate_frames(
+        state: &mut FaultState,
+        region: Region,
+        action: &'static str,
+    ) -> Result<(), StorageError> {
         let span = region.first as usize..region.end().min(state.allocated.len() as u64) as usize;
         let new = state.allocated[span.clone()].iter().any(|&a| !a);
         let event = state.events;
@@ -469,7 +490,11 @@ impl Storage for FaultyStorage {
 
     fn grant_write(&self, frame: u64) -> Result<(), StorageError> {
         let mut state = self.lock();
-        Self::allocate_frames(&mut state, Region { first: frame, count: 1 }, "allocating a frame to store into")?;
+        Self::allocate_frames(
+            &mut state,
+            Region { first: frame, count: 1 },
+            "allocating a frame to store into",
+        )?;
         if state.crash.is_none() {
             state.dirty.insert(frame);
         }
@@ -483,7 +508,9 @@ impl Storage for FaultyStorage {
         let lands = self.event(&mut state, event, Some((at, data)));
         let new = !state.allocated[frame as usize];
         let event = state.events.saturating_sub(1);
-        if lands && let Some(error) = Self::io_failure(&mut state, event, Operation::Write { new }, "writing a frame")
+        if lands
+            && let Some(error) =
+                Self::io_failure(&mut state, event, Operation::Write { new }, "writing a frame")
         {
             return Err(error);
         }
@@ -623,5 +650,68 @@ mod tests {
             let frame = changed[0] / FRAME_SIZE;
             assert!(frame == 2 || frame == 5, "the flip lands in a written frame, not {frame}");
         }
+    }
+
+    fn failing(target: IoTarget, error: IoFault, once: bool) -> FaultyStorage {
+        let s = storage(None);
+        s.fail_io(IoFaultPlan { from_event: 2, error, target, once, seed: 5 });
+        s
+    }
+
+    #[test]
+    fn no_space_fails_writes_from_its_event_until_space_is_freed() {
+        let s = failing(IoTarget::Writes, IoFault::NoSpace, false);
+        s.write(1, 0, &[1]).unwrap();
+        s.sync(all()).unwrap();
+        for _ in 0..3 {
+            let e = s.write(2, 0, &[2]).unwrap_err();
+            assert!(e.is_no_space(), "{e}");
+            assert!(e.to_string().contains("free at least"), "{e}");
+        }
+        assert_eq!(s.volatile_image()[2 * FRAME_SIZE], 0, "a failed write does not land");
+        s.sync(all()).unwrap();
+        s.free_space();
+        s.write(2, 0, &[2]).unwrap();
+        s.sync(all()).unwrap();
+        assert_eq!(s.durable_image()[2 * FRAME_SIZE], 2);
+        assert_eq!(s.failures(), 3);
+    }
+
+    #[test]
+    fn a_transient_eio_fails_one_sync_and_lands_part_of_it() {
+        let s = failing(IoTarget::Syncs, IoFault::Eio, true);
+        for frame in 1..8 {
+            s.write(frame, 0, &[frame as u8]).unwrap();
+        }
+        let e = s.sync(all()).unwrap_err();
+        assert!(matches!(e, StorageError::Failed { .. }), "{e}");
+        let landed = (1..8).filter(|&f| s.durable_image()[f * FRAME_SIZE] != 0).count();
+        assert!(landed < 7, "a failed sync does not make everything durable");
+        s.sync(all()).unwrap();
+        assert!((1..8).all(|f| s.durable_image()[f * FRAME_SIZE] == f as u8), "the retry does");
+    }
+
+    #[test]
+    fn a_full_disk_refuses_only_new_frames() {
+        let mut image = vec![0u8; FRAMES as usize * FRAME_SIZE];
+        image[3 * FRAME_SIZE] = 9;
+        let s = FaultyStorage::new(&image, None);
+        s.allocate(Region { first: 5, count: 2 }).unwrap();
+        s.fail_io(IoFaultPlan {
+            from_event: 0,
+            error: IoFault::NoSpace,
+            target: IoTarget::NewFrames,
+            once: false,
+            seed: 0,
+        });
+        s.write(3, 1, &[1]).unwrap();
+        s.write(5, 0, &[1]).unwrap();
+        s.grant_write(6).unwrap();
+        assert!(s.write(1, 0, &[1]).unwrap_err().is_no_space());
+        assert!(s.grant_write(2).unwrap_err().is_no_space());
+        assert!(s.allocate(Region { first: 4, count: 3 }).unwrap_err().is_no_space());
+        s.allocate(Region { first: 5, count: 2 }).unwrap();
+        assert_eq!(s.unallocated_frames(all()).unwrap(), FRAMES - 3);
+        s.sync(all()).unwrap();
     }
 }

@@ -22,7 +22,8 @@
 //!   a *read* fault of a hole allocates memory, so a full tmpfs would make
 //!   reading the mapping a SIGBUS; `pread` of a hole allocates nothing. A
 //!   read that fails reads as zeros (whose checksums then fail) and is
-//!   counted ([`MmapStorage::read_failures`]).
+//!   counted ([`MmapStorage::read_failures`]). Opened for writing on tmpfs,
+//!   the whole image is allocated at once, so that no fault can allocate.
 
 use std::fs::{File, OpenOptions};
 use std::os::fd::AsRawFd;
@@ -101,7 +102,7 @@ impl MmapStorage {
         // read-only mapping is never written: `write` and `grant_write`
         // refuse before touching memory.
         let memory = unsafe { FrameMemory::new(base, frames) };
-        Ok(MmapStorage {
+        let storage = MmapStorage {
             memory,
             map,
             file,
@@ -109,7 +110,19 @@ impl MmapStorage {
             name: path.display().to_string(),
             allocated: Mutex::new(Vec::new()),
             failed_reads: AtomicU64::new(0),
-        })
+        };
+        if writable && storage.faults_allocate() {
+            storage.allocate(Region { first: 0, count: frames })?;
+        }
+        Ok(storage)
+    }
+
+    /// Whether even a read fault of a hole allocates memory: tmpfs does,
+    /// so a full tmpfs turns reading a never-written page into a SIGBUS.
+    /// There the whole image is allocated when it is opened for writing.
+    fn faults_allocate(&self) -> bool {
+        nix::sys::statfs::fstatfs(&self.file)
+            .is_ok_and(|fs| fs.filesystem_type() == nix::sys::statfs::TMPFS_MAGIC)
     }
 
     fn check_writable(&self) -> Result<(), StorageError> {
@@ -185,7 +198,8 @@ impl MmapStorage {
 fn open_regular(path: &Path, options: &mut OpenOptions) -> Result<File, ImageError> {
     let metadata = std::fs::metadata(path).map_err(|source| io_error(path, source))?;
     refuse_irregular(path, &metadata)?;
-    let file = options.custom_flags(nix::libc::O_NONBLOCK).open(path).map_err(|source| io_error(path, source))?;
+    let file =
+        options.custom_flags(nix::libc::O_NONBLOCK).open(path).map_err(|source| io_error(path, source))?;
     // The path may have been replaced between the stat and the open.
     refuse_irregular(path, &file.metadata().map_err(|source| io_error(path, source))?)?;
     // O_NONBLOCK has no effect on a regular file's reads and writes.
@@ -226,7 +240,7 @@ fn short_file(file: &File, len: u64) -> ImageError {
 }
 
 fn io_error(path: &Path, source: std::io::Error) -> ImageError {
-    ImageError::Io { path: path.to_path_buf(), source }
+    ImageError::Io { path: path.to_path_buf(), error: source }
 }
 
 impl Storage for MmapStorage {
@@ -271,7 +285,9 @@ impl Storage for MmapStorage {
         }
         let offset = (region.first * FRAME_BYTES) as usize;
         let len = (region.count * FRAME_BYTES) as usize;
-        self.map.flush_range(offset, len).map_err(|e| self.os_error("syncing the image to disk", len as u64, e))
+        self.map
+            .flush_range(offset, len)
+            .map_err(|e| self.os_error("syncing the image to disk", len as u64, e))
     }
 
     fn read_frame(&self, frame: u64) -> Box<crate::frame::Frame> {
@@ -308,7 +324,10 @@ impl Storage for MmapStorage {
         match fallocate(self.file.as_raw_fd(), FallocateFlags::FALLOC_FL_KEEP_SIZE, offset, len) {
             Ok(()) => {}
             Err(nix::errno::Errno::EOPNOTSUPP) => self.fill_holes(region)?,
-            Err(e) => return Err(self.os_error("allocating space for the image", len as u64, e.into())),
+            Err(e) => {
+                let holes = self.unallocated_frames(region).unwrap_or(region.count);
+                return Err(self.os_error("allocating space for the image", holes * FRAME_BYTES, e.into()));
+            }
         }
         self.note_allocated(region);
         Ok(())
@@ -320,7 +339,9 @@ impl Storage for MmapStorage {
     }
 
     fn read_frames(&self, first: u64, buf: &mut [u8]) -> Result<(), StorageError> {
-        self.file.read_exact_at(buf, first * FRAME_BYTES).map_err(|e| self.os_error("reading the image", 0, e))
+        self.file
+            .read_exact_at(buf, first * FRAME_BYTES)
+            .map_err(|e| self.os_error("reading the image", 0, e))
     }
 
     fn data_extents(&self, region: Region) -> Result<Vec<Region>, StorageError> {

@@ -30,7 +30,9 @@ mod faulty;
 mod memory;
 mod mmap;
 
-pub use faulty::{CrashImage, FaultKind, FaultPlan, FaultyStorage, IoFault, IoFaultPlan, IoTarget, StorageEvent};
+pub use faulty::{
+    CrashImage, FaultKind, FaultPlan, FaultyStorage, IoFault, IoFaultPlan, IoTarget, StorageEvent,
+};
 pub use memory::FrameMemory;
 pub use mmap::MmapStorage;
 
