@@ -361,3 +361,78 @@ impl Storage for MmapStorage {
         Ok(extents)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(path: &Path) -> &'static str {
+        for result in [MmapStorage::open(path), MmapStorage::open_read_only(path)] {
+            match result {
+                Err(ImageError::NotRegularFile { kind, .. }) => return kind,
+                Err(other) => panic!("{}: {other}", path.display()),
+                Ok(_) => panic!("{} was opened", path.display()),
+            }
+        }
+        unreachable!()
+    }
+
+    #[test]
+    fn only_regular_files_are_opened_and_a_fifo_does_not_block() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo.img");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        assert_eq!(refused(&fifo), "a FIFO (named pipe)");
+        assert_eq!(refused(dir.path()), "a directory");
+        assert_eq!(refused(Path::new("/dev/null")), "a character device");
+    }
+
+    #[test]
+    fn a_short_file_is_truncated_if_it_starts_like_a_label() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("short.img");
+        let mut start = LABEL_MAGIC.to_vec();
+        start.extend_from_slice(&[0; 8]);
+        start.extend_from_slice(&4096u64.to_le_bytes());
+        std::fs::write(&path, &start).unwrap();
+        match MmapStorage::open_read_only(&path) {
+            Err(ImageError::Truncated { bytes: 24, expected }) => assert_eq!(expected, 4096 * FRAME_BYTES),
+            other => panic!("{:?}", other.err()),
+        }
+        std::fs::write(&path, b"not an image").unwrap();
+        assert!(matches!(MmapStorage::open(&path), Err(ImageError::NotAnImage)));
+    }
+
+    #[test]
+    fn frames_without_space_are_written_through_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sparse.img");
+        let s = MmapStorage::create(&path, 64).unwrap();
+        s.allocate(Region { first: 0, count: 4 }).unwrap();
+        // On tmpfs the whole image has space from the start.
+        assert!(s.has_space(3) && s.has_space(4) == s.faults_allocate());
+        s.write(40, 100, b"home").unwrap();
+        s.write(2, 0, b"fixed").unwrap();
+        s.grant_write(50).unwrap();
+        assert!(s.has_space(50), "a granted frame is allocated first");
+        s.store(50, 8, b"stored").unwrap();
+        s.sync_all().unwrap();
+        let mut b = [0u8; 4];
+        s.memory().read(40, 100, &mut b);
+        assert_eq!(&b, b"home", "the mapping sees what went through the file");
+        drop(s);
+        let r = MmapStorage::open_read_only(&path).unwrap();
+        let mut six = [0u8; 6];
+        r.read(50, 8, &mut six);
+        assert_eq!(&six, b"stored");
+        assert_eq!(r.read_frame(2)[..5], *b"fixed");
+        let extents = r.data_extents(Region { first: 0, count: 64 }).unwrap();
+        for frame in [2, 40, 50] {
+            assert!(extents.iter().any(|e| e.contains(frame)), "frame {frame} holds data: {extents:?}");
+        }
+        assert!(!extents.iter().any(|e| e.contains(20)), "frame 20 is a hole: {extents:?}");
+        assert_eq!(r.read_failures(), 0);
+        assert!(matches!(r.write(0, 0, &[1]), Err(StorageError::ReadOnly)));
+        assert!(matches!(r.allocate(Region { first: 0, count: 1 }), Err(StorageError::ReadOnly)));
+    }
+}
