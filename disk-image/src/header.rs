@@ -196,7 +196,9 @@ impl CheckpointHeader {
     /// writer's alternation expects it, and the area it leaves free for the
     /// next epoch is this checkpoint's, which is abandoned.
     pub fn rollback(&self) -> Option<CheckpointHeader> {
-        let p = self.previous.filter(|_| self.state == CheckpointState::Committed)?;
+        let p = self
+            .previous
+            .filter(|_| self.state == CheckpointState::Committed && self.generation < MAX_GENERATION)?;
         let generation = self.generation + 1;
         Some(CheckpointHeader {
             image_id: self.image_id,
@@ -351,10 +353,12 @@ impl CheckpointHeader {
             if self.state != CheckpointState::Committed {
                 return Err(P::field("previous-checkpoint flag", "is set in a migrated header"));
             }
-            if p.generation == 0 || p.generation >= self.generation {
+            // A snapshot waits for the previous checkpoint's migration, so
+            // the previous checkpoint is always the one just before.
+            if p.generation != self.generation - 1 {
                 return Err(P::field(
                     "previous: generation",
-                    format!("{} is not in 1..{}", p.generation, self.generation),
+                    format!("{} is not {} - 1", p.generation, self.generation),
                 ));
             }
             check_time("previous: checkpoint time", p.checkpoint_time_ns)?;

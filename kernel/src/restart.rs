@@ -74,7 +74,9 @@ fn load_checkpoint(
     opened: &OpenedImage,
 ) -> Result<(FrameMap, Vec<Cda>), ImageError> {
     let entries = opened.load_directory(storage.as_ref(), true)?;
-    let area = opened.layout.areas[opened.header.directory.area as usize];
+    // Only a committed header has entries, and its directory area was
+    // validated; a migrated header's directory fields mean nothing.
+    let area = opened.layout.areas[opened.header.directory.area as usize & 1];
     let frozen = entries.iter().map(|e| (e.home, area.first + u64::from(e.area_frame))).collect();
     let processes = opened.load_process_list(storage.as_ref())?.into_iter().map(Cda).collect();
     Ok((frozen, processes))
