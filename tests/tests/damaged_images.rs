@@ -264,7 +264,7 @@ fn a_broken_operator_is_an_error() {
     let (_, mut k, op, _) = kernel_with_operator(IMAGE);
     assert!(Operator::from_root(&k, op.root).is_ok());
     kernel::object::node::set_slot(k.store_mut(), op.root, kernel::domain::SLOT_MEMORY, Key::NULL).unwrap();
-    let e = Operator::from_root(&k, op.root).err().expect("broken operator");
+    let e = Operator::from_root(&k, op.root).expect_err("broken operator");
     assert!(e.to_string().contains("does not map its buffer"), "{e}");
     assert!(Operator::find(&k).is_err());
 }

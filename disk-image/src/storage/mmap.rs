@@ -22,7 +22,7 @@
 //!   a *read* fault of a hole allocates memory, so a full tmpfs would make
 //!   reading the mapping a SIGBUS; `pread` of a hole allocates nothing. A
 //!   read that fails reads as zeros (whose checksums then fail) and is
-//!   counted ([`MmapStorage::read_failures`]). Opened for writing on tmpfs,
+//!   counted ([`Storage::failed_reads`]). Opened for writing on tmpfs,
 //!   the whole image is allocated at once, so that no fault can allocate.
 
 use std::fs::{File, OpenOptions};
@@ -127,11 +127,6 @@ impl MmapStorage {
 
     fn check_writable(&self) -> Result<(), StorageError> {
         if self.writable { Ok(()) } else { Err(StorageError::ReadOnly) }
-    }
-
-    /// Reads that failed (read-only storage), each read as zeros.
-    pub fn read_failures(&self) -> u64 {
-        self.failed_reads.load(Ordering::Relaxed)
     }
 
     fn allocated(&self) -> std::sync::MutexGuard<'_, Vec<Region>> {
@@ -315,6 +310,10 @@ impl Storage for MmapStorage {
         self.writable
     }
 
+    fn failed_reads(&self) -> u64 {
+        self.failed_reads.load(Ordering::Relaxed)
+    }
+
     fn allocate(&self, region: Region) -> Result<(), StorageError> {
         self.check_writable()?;
         if region.count == 0 {
@@ -366,15 +365,15 @@ impl Storage for MmapStorage {
 mod tests {
     use super::*;
 
+    /// What opening `path` for writing, and for reading only, says it is.
     fn refused(path: &Path) -> &'static str {
-        for result in [MmapStorage::open(path), MmapStorage::open_read_only(path)] {
-            match result {
-                Err(ImageError::NotRegularFile { kind, .. }) => return kind,
-                Err(other) => panic!("{}: {other}", path.display()),
-                Ok(_) => panic!("{} was opened", path.display()),
-            }
-        }
-        unreachable!()
+        let kinds = [MmapStorage::open(path), MmapStorage::open_read_only(path)].map(|result| match result {
+            Err(ImageError::NotRegularFile { kind, .. }) => kind,
+            Err(other) => panic!("{}: {other}", path.display()),
+            Ok(_) => panic!("{} was opened", path.display()),
+        });
+        assert_eq!(kinds[0], kinds[1]);
+        kinds[0]
     }
 
     #[test]
@@ -431,7 +430,7 @@ mod tests {
             assert!(extents.iter().any(|e| e.contains(frame)), "frame {frame} holds data: {extents:?}");
         }
         assert!(!extents.iter().any(|e| e.contains(20)), "frame 20 is a hole: {extents:?}");
-        assert_eq!(r.read_failures(), 0);
+        assert_eq!(r.failed_reads(), 0);
         assert!(matches!(r.write(0, 0, &[1]), Err(StorageError::ReadOnly)));
         assert!(matches!(r.allocate(Region { first: 0, count: 1 }), Err(StorageError::ReadOnly)));
     }

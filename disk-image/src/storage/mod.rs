@@ -124,6 +124,12 @@ pub trait Storage: Send + Sync {
         Ok(())
     }
 
+    /// Reads that failed and read as zeros instead (storage that reads
+    /// through the file rather than the mapping, see `MmapStorage`).
+    fn failed_reads(&self) -> u64 {
+        0
+    }
+
     /// The parts of `region` that may hold data, in order; every frame
     /// outside them reads as zeros (a hole of a sparse file).
     fn data_extents(&self, region: Region) -> Result<Vec<Region>, StorageError> {

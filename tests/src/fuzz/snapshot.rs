@@ -106,7 +106,7 @@ fn mutate_manifest(m: &mut Mutator, manifest: &mut Manifest) {
         }
         1 if !manifest.pages.is_empty() => {
             let i = m.below(manifest.pages.len());
-            manifest.pages.push(manifest.pages[i].clone());
+            manifest.pages.push(manifest.pages[i]);
         }
         _ => {}
     }
