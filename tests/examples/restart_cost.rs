@@ -9,12 +9,13 @@
 //! default 256 MiB world (`gnosis format`'s big bang), a dense 1 GiB image
 //! (every node pot, allocation pot, checksum pot and page written) and a
 //! sparse 64 GiB image (formatted: its pots are holes; its checkpoint areas,
-//! 16 GiB, are allocated). For each it times, over 7 runs (median, min,
-//! max): `restart::load_unverified` (the lazy load), `restart::load` (the
-//! lazy load, the eager pass over pots, journal and process list, and the
-//! allocation of what restart writes) and, for comparison, reading and
-//! verifying every page holding data (what making page verification eager
-//! as well would add). The images are removed at the end.
+//! 16 GiB, are allocated). For each it times in ms, over 7 runs (median,
+//! min–max): `restart::load_unverified` (the lazy load), `restart::load`
+//! (the lazy load, the eager pass over pots, journal and process list, and
+//! the allocation of what restart writes), warm and with the image dropped
+//! from the page cache first, and, for comparison, reading and verifying
+//! every page holding data (what making page verification eager as well
+//! would add). The images are removed at the end.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -36,25 +37,29 @@ fn main() -> anyhow::Result<()> {
         ("sparse 64 GiB image", sparse(&dir.join("sparse.img"), 64 << 30)?),
     ];
     println!(
-        "{:<24} {:>22} {:>22} {:>22} {:>10}",
-        "", "lazy load (ms)", "verified load (ms)", "all pages too (ms)", "data"
+        "{:<24} {:>22} {:>22} {:>22} {:>22} {:>22} {:>12}",
+        "", "lazy load", "verified load", "verified load, cold", "all pages", "all pages, cold", "data held"
     );
     for (name, path) in &images {
         let bytes = std::fs::metadata(path)?.len();
-        let lazy = time(|| {
+        let lazy = time(path, false, || {
             let _ = kernel::restart::load_unverified(open(path), bytes).expect("lazy load");
         });
-        let verified = time(|| {
+        let load = || {
             let _ = kernel::restart::load(open(path), bytes).expect("verified load");
-        });
-        let pages = time(|| verify_pages(path, bytes));
+        };
+        let (verified, verified_cold) = (time(path, false, load), time(path, true, load));
+        let pages = || verify_pages(path, bytes);
+        let (all, all_cold) = (time(path, false, pages), time(path, true, pages));
         let data = data_bytes(path, bytes);
         println!(
-            "{name:<24} {} {} {} {:>7} MiB",
+            "{name:<24} {} {} {} {} {} {:>8} KiB",
             figure(&lazy),
             figure(&verified),
-            figure(&pages),
-            data >> 20
+            figure(&verified_cold),
+            figure(&all),
+            figure(&all_cold),
+            data >> 10
         );
         std::fs::remove_file(path)?;
     }
@@ -65,9 +70,14 @@ fn open(path: &Path) -> Arc<dyn Storage> {
     Arc::new(MmapStorage::open(path).expect("open"))
 }
 
-fn time(mut f: impl FnMut()) -> Vec<Duration> {
+/// Times `f` over [`RUNS`] runs, sorted; `cold` drops the image's pages
+/// from the page cache before each run (as after a reboot).
+fn time(path: &Path, cold: bool, mut f: impl FnMut()) -> Vec<Duration> {
     let mut times: Vec<Duration> = (0..RUNS)
         .map(|_| {
+            if cold {
+                drop_cache(path);
+            }
             let started = Instant::now();
             f();
             started.elapsed()
@@ -77,6 +87,16 @@ fn time(mut f: impl FnMut()) -> Vec<Duration> {
     times
 }
 
+/// Writes the image's dirty pages back and drops its cached pages.
+fn drop_cache(path: &Path) {
+    use std::os::fd::AsRawFd;
+    let file = std::fs::File::open(path).expect("open");
+    file.sync_all().expect("sync");
+    let advice = nix::fcntl::PosixFadviseAdvice::POSIX_FADV_DONTNEED;
+    nix::fcntl::posix_fadvise(file.as_raw_fd(), 0, 0, advice).expect("fadvise");
+}
+
+/// Median (min–max), ms.
 fn figure(times: &[Duration]) -> String {
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     format!("{:>8.2} ({:.2}–{:.2})", ms(times[RUNS / 2]), ms(times[0]), ms(times[RUNS - 1]))
