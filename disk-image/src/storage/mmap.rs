@@ -270,7 +270,10 @@ impl Storage for MmapStorage {
     }
 
     fn store(&self, frame: u64, offset: usize, data: &[u8]) -> Result<(), StorageError> {
-        self.write(frame, offset, data)
+        // Granted first, so it has space: the hot path takes no lock.
+        self.check_writable()?;
+        self.memory.write(frame, offset, data);
+        Ok(())
     }
 
     fn sync(&self, region: Region) -> Result<(), StorageError> {
