@@ -130,10 +130,11 @@ pub enum ImageError {
          The image has no restartable checkpoint; restore it from a copy"
     )]
     NoValidHeader {
-        /// Why the primary slot was rejected.
-        primary: HeaderProblem,
+        /// Why the primary slot was rejected (boxed, as is the other, to
+        /// keep every result carrying an `ImageError` small).
+        primary: Box<HeaderProblem>,
         /// Why the secondary slot was rejected.
-        secondary: HeaderProblem,
+        secondary: Box<HeaderProblem>,
     },
     /// A structure the newest header relies on is damaged.
     #[error("checkpoint generation {generation} is damaged: {what}; run `gnosis fsck` for details")]
@@ -181,34 +182,45 @@ pub enum StorageError {
     #[error("the image is open read-only; this operation would modify it")]
     ReadOnly,
     /// The file system holding the image is full (ENOSPC, EDQUOT).
-    #[error(
-        "no space left on the file system holding {image} while {action} \
-         ({} more needed): free at least that much there and start again; \
-         the image is intact up to its last committed checkpoint",
-        bytes_text(*.bytes)
-    )]
-    NoSpace {
-        /// The image (its path, or a name for an in-memory one).
-        image: String,
-        /// What was being done.
-        action: &'static str,
-        /// How many bytes the action needed at most.
-        bytes: u64,
-    },
+    #[error(transparent)]
+    NoSpace(Box<NoSpace>),
     /// The device failed a read, write or sync (EIO and the like).
-    #[error(
-        "I/O error on {image} while {action}: {error}; the disk may be failing. \
-         The last committed checkpoint is intact unless the failure damaged it \
-         (`gnosis fsck` tells); copy the image to healthy storage and start again"
-    )]
-    Failed {
-        /// The image (its path, or a name for an in-memory one).
-        image: String,
-        /// What was being done.
-        action: &'static str,
-        /// What the OS said (in the message, so not also a source).
-        error: std::io::Error,
-    },
+    #[error(transparent)]
+    Failed(Box<DeviceFailure>),
+}
+
+/// See [`StorageError::NoSpace`]. Boxed, like [`DeviceFailure`], so that
+/// the results of every store stay small.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "no space left on the file system holding {image} while {action} \
+     ({} more needed): free at least that much there and start again; \
+     the image is intact up to its last committed checkpoint",
+    bytes_text(*.bytes)
+)]
+pub struct NoSpace {
+    /// The image (its path, or a name for an in-memory one).
+    pub image: String,
+    /// What was being done.
+    pub action: &'static str,
+    /// How many bytes the action needed at most.
+    pub bytes: u64,
+}
+
+/// See [`StorageError::Failed`].
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "I/O error on {image} while {action}: {error}; the disk may be failing. \
+     The last committed checkpoint is intact unless the failure damaged it \
+     (`gnosis fsck` tells); copy the image to healthy storage and start again"
+)]
+pub struct DeviceFailure {
+    /// The image (its path, or a name for an in-memory one).
+    pub image: String,
+    /// What was being done.
+    pub action: &'static str,
+    /// What the OS said (in the message, so not also a source).
+    pub error: std::io::Error,
 }
 
 impl StorageError {
@@ -216,15 +228,16 @@ impl StorageError {
     /// failed device operation.
     pub fn from_os(image: &str, action: &'static str, bytes: u64, source: std::io::Error) -> StorageError {
         use nix::libc::{EDQUOT, ENOSPC};
+        let image = image.to_string();
         match source.raw_os_error() {
-            Some(ENOSPC | EDQUOT) => StorageError::NoSpace { image: image.to_string(), action, bytes },
-            _ => StorageError::Failed { image: image.to_string(), action, error: source },
+            Some(ENOSPC | EDQUOT) => StorageError::NoSpace(Box::new(NoSpace { image, action, bytes })),
+            _ => StorageError::Failed(Box::new(DeviceFailure { image, action, error: source })),
         }
     }
 
     /// Whether the failure is the file system being full.
     pub fn is_no_space(&self) -> bool {
-        matches!(self, StorageError::NoSpace { .. })
+        matches!(self, StorageError::NoSpace(_))
     }
 }
 

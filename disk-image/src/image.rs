@@ -136,7 +136,10 @@ pub fn open(storage: &dyn Storage, file_bytes: u64) -> Result<OpenedImage, Image
         (Ok(a), Err(_)) => a.clone(),
         (Err(_), Ok(b)) => b.clone(),
         (Err(p), Err(s)) => {
-            return Err(ImageError::NoValidHeader { primary: p.clone(), secondary: s.clone() });
+            return Err(ImageError::NoValidHeader {
+                primary: Box::new(p.clone()),
+                secondary: Box::new(s.clone()),
+            });
         }
     };
     Ok(OpenedImage { label, layout, header, slots })
@@ -302,10 +305,10 @@ fn allocate_regions(storage: &dyn Storage, regions: &[Region]) -> Result<(), Ima
     for region in regions {
         match (storage.allocate(*region), &mut short) {
             (Ok(()), _) => {}
-            (Err(StorageError::NoSpace { bytes, .. }), Some(StorageError::NoSpace { bytes: total, .. })) => {
-                *total += bytes;
+            (Err(StorageError::NoSpace(more)), Some(StorageError::NoSpace(total))) => {
+                total.bytes += more.bytes
             }
-            (Err(e @ StorageError::NoSpace { .. }), None) => short = Some(e),
+            (Err(e @ StorageError::NoSpace(_)), None) => short = Some(e),
             (Err(e), _) => return Err(e.into()),
         }
     }

@@ -83,8 +83,8 @@ fn a_full_tmpfs_is_an_error_to_run_and_no_obstacle_to_fsck() {
 
     // Opening to run would need the holes allocated: refused, cleanly.
     match MmapStorage::open(&path) {
-        Err(ImageError::Storage(e @ StorageError::NoSpace { bytes, .. })) => {
-            assert!(bytes > 0 && bytes <= IMAGE, "{e}");
+        Err(ImageError::Storage(StorageError::NoSpace(e))) => {
+            assert!(e.bytes > 0 && e.bytes <= IMAGE, "{e}");
             assert!(e.to_string().contains("free at least"), "{e}");
         }
         other => panic!("expected no space, got {:?}", other.err()),

@@ -110,10 +110,8 @@ fn reference(seed: u64) -> (Digests, u64) {
 fn is_typed_storage_error(e: &KernelError) -> bool {
     matches!(
         e,
-        KernelError::Storage(StorageError::NoSpace { .. } | StorageError::Failed { .. })
-            | KernelError::Image(ImageError::Storage(
-                StorageError::NoSpace { .. } | StorageError::Failed { .. }
-            ))
+        KernelError::Storage(StorageError::NoSpace(_) | StorageError::Failed(_))
+            | KernelError::Image(ImageError::Storage(StorageError::NoSpace(_) | StorageError::Failed(_)))
     )
 }
 
@@ -230,7 +228,7 @@ fn a_full_file_system_is_reported_before_the_next_start_writes() {
         });
         let stopped = run(&storage, 3, &Rc::new(RefCell::new(Digests::new())));
         match &stopped.error {
-            Some(KernelError::Storage(StorageError::NoSpace { .. })) => stopped_runs += 1,
+            Some(KernelError::Storage(StorageError::NoSpace(_))) => stopped_runs += 1,
             Some(e) => panic!("{what}: stopped with {e}"),
             None => {}
         }
@@ -238,8 +236,8 @@ fn a_full_file_system_is_reported_before_the_next_start_writes() {
         let cycled = Arc::new(storage.power_cycled());
         let before = cycled.durable_image();
         match boot(&cycled) {
-            Err(KernelError::Image(ImageError::Storage(e @ StorageError::NoSpace { bytes, .. }))) => {
-                assert!(bytes >= FRAME_BYTES, "{what}: says how much to free: {e}");
+            Err(KernelError::Image(ImageError::Storage(StorageError::NoSpace(e)))) => {
+                assert!(e.bytes >= FRAME_BYTES, "{what}: says how much to free: {e}");
                 assert_eq!(cycled.event_count(), 0, "{what}: the refused restart wrote nothing");
                 assert!(cycled.volatile_image() == before, "{what}: the image is unchanged");
                 refused_before_writing += 1;

@@ -684,7 +684,7 @@ mod tests {
             s.write(frame, 0, &[frame as u8]).unwrap();
         }
         let e = s.sync(all()).unwrap_err();
-        assert!(matches!(e, StorageError::Failed { .. }), "{e}");
+        assert!(matches!(e, StorageError::Failed(_)), "{e}");
         let landed = (1..8).filter(|&f| s.durable_image()[f * FRAME_SIZE] != 0).count();
         assert!(landed < 7, "a failed sync does not make everything durable");
         s.sync(all()).unwrap();
