@@ -368,4 +368,31 @@ mod tests {
         let crashed = FaultyStorage::new(&s.crash_image().unwrap().bytes, None);
         assert_eq!(open(&crashed, BYTES).unwrap().header.generation, 2);
     }
+
+    /// On a full disk the allocation restart makes fails without a write,
+    /// naming the space every region still needs.
+    #[test]
+    fn allocating_on_a_full_disk_names_all_the_space_missing() {
+        use crate::storage::{IoFault, IoFaultPlan, IoTarget};
+        let g = Geometry::for_size(BYTES).unwrap();
+        let base = blank(None);
+        format(&base, g, 3, 0).unwrap();
+        let s = FaultyStorage::new(&base.durable_image(), None);
+        s.fail_io(IoFaultPlan {
+            from_event: 0,
+            error: IoFault::NoSpace,
+            target: IoTarget::NewFrames,
+            once: false,
+            seed: 0,
+        });
+        let opened = open(&s, BYTES).unwrap();
+        let homes = [opened.layout.pages.first + 1, opened.layout.pages.first + 9];
+        let e = opened.allocate_for_writes(&s, &homes).unwrap_err();
+        let ImageError::Storage(StorageError::NoSpace(no_space)) = &e else { panic!("{e}") };
+        let areas = 2 * g.area_frames * FRAME_BYTES;
+        assert!(no_space.bytes >= areas + 2 * FRAME_BYTES, "{e}");
+        assert_eq!(s.event_count(), 0, "nothing was written");
+        s.free_space();
+        opened.allocate_for_writes(&s, &homes).unwrap();
+    }
 }

@@ -37,9 +37,10 @@ pub const NODES_PER_POT: u64 = 15;
 pub const PROCESSES_PER_FRAME: u64 = (FRAME_SIZE / 8) as u64;
 /// Smallest image `format` accepts.
 pub const MIN_IMAGE_BYTES: u64 = 2 << 20;
-/// Largest image `format` accepts: 2^47 pages (the CDA's object number)
-/// would need more.
-pub const MAX_IMAGE_BYTES: u64 = 1 << 58;
+/// Largest image `format` accepts (1 PiB): checkpoint areas stop growing
+/// at 2^32 frames, and the checkpoint writer's reserve in them grows with
+/// the pages (a checksum pot per 1023).
+pub const MAX_IMAGE_BYTES: u64 = 1 << 50;
 /// Frames in each checkpoint area, as a fraction of the image: 1/8 each.
 const AREA_FRACTION: u64 = 8;
 /// Frames in one journal slot: descriptor A, descriptor B, data 0, data 1.
@@ -148,7 +149,8 @@ impl Geometry {
             return Err(ImageError::TooBig { bytes, maximum: MAX_IMAGE_BYTES });
         }
         let total_frames = bytes / FRAME_SIZE as u64;
-        let area_frames = (total_frames / AREA_FRACTION).max(64);
+        // Directories number area frames in 32 bits.
+        let area_frames = (total_frames / AREA_FRACTION).clamp(MIN_AREA_FRAMES, u64::from(u32::MAX));
         let journal_slots = DEFAULT_JOURNAL_SLOTS;
         let fixed = 3 + JOURNAL_SLOT_FRAMES * u64::from(journal_slots) + 2 * area_frames;
         let room = total_frames.saturating_sub(fixed);
@@ -508,6 +510,21 @@ mod tests {
             assert!(unused * 200 <= g.total_frames + 200, "{mib} MiB wastes {unused} frames");
             assert!(g.process_capacity() * 3 >= g.node_count());
         }
+    }
+
+    #[test]
+    fn every_default_geometry_validates_and_sizes_beyond_a_label_are_refused() {
+        let mut bytes = MIN_IMAGE_BYTES;
+        while bytes <= MAX_IMAGE_BYTES {
+            for size in [bytes, bytes + 12_345 * FRAME_SIZE as u64] {
+                let g = Geometry::for_size(size).unwrap();
+                g.layout().unwrap_or_else(|e| panic!("{size} bytes: {e}"));
+                assert!(g.area_frames >= g.min_area_frames());
+            }
+            bytes *= 4;
+        }
+        assert!(matches!(Geometry::for_size(MAX_IMAGE_BYTES + 1), Err(ImageError::TooBig { .. })));
+        assert!(matches!(Geometry::for_size(u64::MAX), Err(ImageError::TooBig { .. })));
     }
 
     #[test]

@@ -95,7 +95,7 @@ fn assemble(
 }
 
 /// The eager pass of [`load`]: the first problem found, as damage.
-pub fn verify_before_boot(loaded: &LoadedImage) -> Result<(), ImageError> {
+fn verify_before_boot(loaded: &LoadedImage) -> Result<(), ImageError> {
     let damaged = |what: String| ImageError::Damaged { generation: loaded.opened.header.generation, what };
     let nodes = loaded.opened.layout.geometry.node_count();
     if let Some((i, root)) =

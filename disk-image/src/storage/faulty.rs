@@ -154,12 +154,12 @@ impl IoFaultPlan {
         }
     }
 
-    fn error(&self, action: &'static str) -> StorageError {
+    fn error(&self, action: &'static str, bytes: u64) -> StorageError {
         let source = match self.error {
             IoFault::NoSpace => std::io::Error::from_raw_os_error(nix::libc::ENOSPC),
             IoFault::Eio => std::io::Error::from_raw_os_error(nix::libc::EIO),
         };
-        StorageError::from_os(IMAGE_NAME, action, FRAME_SIZE as u64, source)
+        StorageError::from_os(IMAGE_NAME, action, bytes, source)
     }
 }
 
@@ -333,7 +333,7 @@ impl FaultyStorage {
         state: &mut FaultState,
         event: u64,
         operation: Operation,
-        action: &'static str,
+        (action, bytes): (&'static str, u64),
     ) -> Option<StorageError> {
         let plan = state.io?;
         if event < plan.from_event || !plan.fails(operation) {
@@ -343,7 +343,7 @@ impl FaultyStorage {
         if plan.once {
             state.io = None;
         }
-        Some(plan.error(action))
+        Some(plan.error(action, bytes))
     }
 
     /// Fails an allocation of the frames of `region` that need one, if the
@@ -354,9 +354,10 @@ impl FaultyStorage {
         action: &'static str,
     ) -> Result<(), StorageError> {
         let span = region.first as usize..region.end().min(state.allocated.len() as u64) as usize;
-        let new = state.allocated[span.clone()].iter().any(|&a| !a);
-        let event = state.events;
-        if new && let Some(error) = Self::io_failure(state, event, Operation::Write { new }, action) {
+        let missing = state.allocated[span.clone()].iter().filter(|&&a| !a).count() as u64;
+        let (event, new) = (state.events, missing > 0);
+        let what = (action, missing * FRAME_SIZE as u64);
+        if new && let Some(error) = Self::io_failure(state, event, Operation::Write { new }, what) {
             return Err(error);
         }
         state.allocated[span].fill(true);
@@ -508,10 +509,8 @@ impl Storage for FaultyStorage {
         let lands = self.event(&mut state, event, Some((at, data)));
         let new = !state.allocated[frame as usize];
         let event = state.events.saturating_sub(1);
-        if lands
-            && let Some(error) =
-                Self::io_failure(&mut state, event, Operation::Write { new }, "writing a frame")
-        {
+        let what = ("writing a frame", FRAME_SIZE as u64);
+        if lands && let Some(error) = Self::io_failure(&mut state, event, Operation::Write { new }, what) {
             return Err(error);
         }
         if lands {
@@ -534,7 +533,8 @@ impl Storage for FaultyStorage {
             return Ok(());
         }
         let event = state.events.saturating_sub(1);
-        if let Some(error) = Self::io_failure(&mut state, event, Operation::Sync, "syncing frames to disk") {
+        let what = ("syncing frames to disk", region.count * FRAME_SIZE as u64);
+        if let Some(error) = Self::io_failure(&mut state, event, Operation::Sync, what) {
             self.partial_sync(&mut state, region);
             return Err(error);
         }
