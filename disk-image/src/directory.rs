@@ -55,18 +55,21 @@ pub fn directory_frames(entries: usize) -> usize {
     entries.div_ceil(ENTRIES_PER_FRAME)
 }
 
-/// Decodes `count` entries from directory frames.
-pub fn decode_directory(frames: &[Box<Frame>], count: usize) -> Vec<DirectoryEntry> {
-    (0..count)
-        .map(|i| {
-            let b = &frames[i / ENTRIES_PER_FRAME][(i % ENTRIES_PER_FRAME) * ENTRY_BYTES..][..ENTRY_BYTES];
-            DirectoryEntry {
-                home: frame::read_u64(b, 0),
-                area_frame: frame::read_u32(b, 8),
-                checksum: frame::read_u32(b, 12),
-            }
-        })
-        .collect()
+/// Decodes `count` entries from directory frames; `None` if the frames
+/// hold fewer.
+pub fn decode_directory(frames: &[Box<Frame>], count: usize) -> Option<Vec<DirectoryEntry>> {
+    if count > frames.len().saturating_mul(ENTRIES_PER_FRAME) {
+        return None;
+    }
+    let entry = |i: usize| {
+        let b = &frames[i / ENTRIES_PER_FRAME][(i % ENTRIES_PER_FRAME) * ENTRY_BYTES..][..ENTRY_BYTES];
+        DirectoryEntry {
+            home: frame::read_u64(b, 0),
+            area_frame: frame::read_u32(b, 8),
+            checksum: frame::read_u32(b, 12),
+        }
+    };
+    Some((0..count).map(entry).collect())
 }
 
 /// CRC-32C over a sequence of frames, as the header records it.
@@ -93,11 +96,14 @@ pub fn process_list_checksum(roots: &[u64]) -> u32 {
     roots.iter().fold(0, |crc, cda| crc32c::crc32c_append(crc, &cda.to_le_bytes()))
 }
 
-/// Decodes `count` root CDAs from process-list frames.
-pub fn decode_process_list(frames: &[Box<Frame>], count: usize) -> Vec<u64> {
-    (0..count)
-        .map(|i| frame::read_u64(&frames[i / (FRAME_SIZE / 8)][..], (i % (FRAME_SIZE / 8)) * 8))
-        .collect()
+/// Decodes `count` root CDAs from process-list frames; `None` if the
+/// frames hold fewer.
+pub fn decode_process_list(frames: &[Box<Frame>], count: usize) -> Option<Vec<u64>> {
+    const PER_FRAME: usize = FRAME_SIZE / 8;
+    if count > frames.len().saturating_mul(PER_FRAME) {
+        return None;
+    }
+    Some((0..count).map(|i| frame::read_u64(&frames[i / PER_FRAME][..], (i % PER_FRAME) * 8)).collect())
 }
 
 #[cfg(test)]
@@ -111,13 +117,15 @@ mod tests {
             let entries: Vec<DirectoryEntry> = raw.iter().map(|&(home, area_frame, checksum)| DirectoryEntry { home, area_frame, checksum }).collect();
             let frames = encode_directory(&entries);
             prop_assert_eq!(frames.len(), directory_frames(entries.len()));
-            prop_assert_eq!(decode_directory(&frames, entries.len()), entries);
+            prop_assert_eq!(decode_directory(&frames, entries.len()), Some(entries.clone()));
+            prop_assert_eq!(decode_directory(&frames, frames.len() * ENTRIES_PER_FRAME + 1), None);
         }
 
         #[test]
         fn process_list_round_trips(roots in proptest::collection::vec(any::<u64>(), 0..1200)) {
             let frames = encode_process_list(&roots);
-            prop_assert_eq!(decode_process_list(&frames, roots.len()), roots);
+            prop_assert_eq!(decode_process_list(&frames, roots.len()), Some(roots.clone()));
+            prop_assert_eq!(decode_process_list(&frames, frames.len() * 512 + 1), None);
         }
     }
 }

@@ -196,7 +196,9 @@ impl CheckpointHeader {
     /// writer's alternation expects it, and the area it leaves free for the
     /// next epoch is this checkpoint's, which is abandoned.
     pub fn rollback(&self) -> Option<CheckpointHeader> {
-        let p = self.previous.filter(|_| self.state == CheckpointState::Committed)?;
+        let p = self
+            .previous
+            .filter(|_| self.state == CheckpointState::Committed && self.generation < MAX_GENERATION)?;
         let generation = self.generation + 1;
         Some(CheckpointHeader {
             image_id: self.image_id,
@@ -276,7 +278,7 @@ impl CheckpointHeader {
         let state = match u32_at(o::STATE) {
             1 => CheckpointState::Committed,
             2 => CheckpointState::Migrated,
-            other => return Err(HeaderProblem::Field(format!("state {other}"))),
+            other => return Err(HeaderProblem::field("state", format!("{other} is neither 1 nor 2"))),
         };
         let previous = match u32_at(o::PREVIOUS) {
             0 => None,
@@ -290,11 +292,19 @@ impl CheckpointHeader {
                     checksum: u32_at(o::PREV_PROC_CHECKSUM),
                 },
             }),
-            other => return Err(HeaderProblem::Field(format!("previous-checkpoint flag {other}"))),
+            other => {
+                return Err(HeaderProblem::field(
+                    "previous-checkpoint flag",
+                    format!("{other} is neither 0 nor 1"),
+                ));
+            }
         };
         let history_count = u32_at(o::HISTORY_COUNT) as usize;
         if history_count > HISTORY_LEN {
-            return Err(HeaderProblem::Field(format!("history count {history_count}")));
+            return Err(HeaderProblem::field(
+                "history entries",
+                format!("{history_count} exceed {HISTORY_LEN}"),
+            ));
         }
         let header = CheckpointHeader {
             image_id,
@@ -323,35 +333,108 @@ impl CheckpointHeader {
         Ok(header)
     }
 
+    /// Checks every field the kernel relies on, naming the first that is
+    /// out of range. Generations and times are bounded well below 2^64 so
+    /// that the arithmetic restart and the clock do on them cannot overflow.
     fn check_fields(&self, layout: &Layout) -> Result<(), HeaderProblem> {
-        let g = &layout.geometry;
-        let d = &self.directory;
-        let bad = |what: &str| Err(HeaderProblem::Field(what.to_string()));
-        if self.generation == 0 {
-            return bad("generation 0");
+        use HeaderProblem as P;
+        if !(1..=MAX_GENERATION).contains(&self.generation) {
+            return Err(P::field(
+                "generation",
+                format!("{} is not in 1..={MAX_GENERATION}", self.generation),
+            ));
         }
-        if d.area > 1 || self.processes.slot > 1 {
-            return bad("area or process-list slot above 1");
+        check_time("checkpoint time", self.checkpoint_time_ns)?;
+        if self.state == CheckpointState::Committed {
+            check_directory(&self.directory, self.generation, layout)?;
         }
-        if u64::from(d.first) + u64::from(d.frames) > g.area_frames {
-            return bad("directory outside its area");
-        }
-        if u64::from(d.entries) > u64::from(d.frames) * crate::directory::ENTRIES_PER_FRAME as u64 {
-            return bad("more directory entries than frames hold");
-        }
-        if u64::from(self.processes.count) > g.process_capacity() {
-            return bad("process list longer than its slot");
-        }
+        check_process_list("process list", &self.processes, self.generation, layout)?;
         if let Some(p) = &self.previous {
-            if self.state != CheckpointState::Committed || p.generation >= self.generation {
-                return bad("previous checkpoint kept by a migrated header, or not older");
+            if self.state != CheckpointState::Committed {
+                return Err(P::field("previous-checkpoint flag", "is set in a migrated header"));
             }
-            if p.processes.slot > 1 || u64::from(p.processes.count) > g.process_capacity() {
-                return bad("previous checkpoint's process list out of bounds");
+            // A snapshot waits for the previous checkpoint's migration, so
+            // the previous checkpoint is always the one just before.
+            if p.generation != self.generation - 1 {
+                return Err(P::field(
+                    "previous: generation",
+                    format!("{} is not {} - 1", p.generation, self.generation),
+                ));
             }
+            check_time("previous: checkpoint time", p.checkpoint_time_ns)?;
+            check_process_list("previous: process list", &p.processes, p.generation, layout)?;
         }
         Ok(())
     }
+}
+
+/// Highest generation a header may carry: rollback and the next snapshot
+/// add to it.
+pub const MAX_GENERATION: u64 = 1 << 62;
+/// Latest system time a header may carry, ns (about 146 years): the clock
+/// adds the downtime to it, and domains add intervals to what it reads.
+pub const MAX_SYSTEM_TIME_NS: u64 = 1 << 62;
+
+fn check_time(field: &'static str, ns: u64) -> Result<(), HeaderProblem> {
+    if ns > MAX_SYSTEM_TIME_NS {
+        return Err(HeaderProblem::field(field, format!("{ns} ns is later than {MAX_SYSTEM_TIME_NS} ns")));
+    }
+    Ok(())
+}
+
+/// A committed checkpoint's directory: in area `generation % 2` (restart
+/// makes the other area the working one), inside it, and exactly as many
+/// frames as its entries need.
+fn check_directory(d: &DirectoryLocation, generation: u64, layout: &Layout) -> Result<(), HeaderProblem> {
+    use HeaderProblem as P;
+    if u64::from(d.area) != generation % 2 {
+        return Err(P::field("directory area", format!("{} is not generation {generation} mod 2", d.area)));
+    }
+    if u64::from(d.first) + u64::from(d.frames) > layout.geometry.area_frames {
+        return Err(P::field(
+            "directory first frame",
+            format!("{} + {} frames run past the area's {}", d.first, d.frames, layout.geometry.area_frames),
+        ));
+    }
+    let needed = u64::from(d.entries).div_ceil(crate::directory::ENTRIES_PER_FRAME as u64);
+    if u64::from(d.frames) != needed {
+        return Err(P::field(
+            "directory frames",
+            format!("{} are not the {needed} that {} entries take", d.frames, d.entries),
+        ));
+    }
+    if d.entries > d.first {
+        return Err(P::field(
+            "directory entries",
+            format!("{} exceed the {} area frames before the directory", d.entries, d.first),
+        ));
+    }
+    Ok(())
+}
+
+/// A process list: no longer than its slot, and (when it names any
+/// domain) in slot `generation % 2`, the one the next checkpoint's writer
+/// leaves alone.
+fn check_process_list(
+    field: &'static str,
+    p: &ProcessListLocation,
+    generation: u64,
+    layout: &Layout,
+) -> Result<(), HeaderProblem> {
+    let capacity = layout.geometry.process_capacity();
+    if u64::from(p.count) > capacity {
+        return Err(HeaderProblem::field(
+            field,
+            format!("of {} entries is longer than its slot ({capacity})", p.count),
+        ));
+    }
+    if p.slot > 1 || (p.count > 0 && u64::from(p.slot) != generation % 2) {
+        return Err(HeaderProblem::field(
+            field,
+            format!("slot {} is not generation {generation} mod 2", p.slot),
+        ));
+    }
+    Ok(())
 }
 
 fn state_code(state: CheckpointState) -> u32 {
@@ -401,7 +484,7 @@ mod tests {
             state: CheckpointState::Committed,
             checkpoint_time_ns: 123_456,
             wall_time_ns: 1_700_000_000_000_000_000,
-            directory: DirectoryLocation { area: 1, first: 40, frames: 2, entries: 300, checksum: 99 },
+            directory: DirectoryLocation { area: 1, first: 300, frames: 2, entries: 300, checksum: 99 },
             processes: ProcessListLocation { slot: 1, count: 5, checksum: 7 },
             history: vec![CheckpointStats {
                 generation: 17,
@@ -439,7 +522,7 @@ mod tests {
         let bad = CheckpointHeader { state: CheckpointState::Migrated, ..sample() };
         assert!(matches!(
             CheckpointHeader::decode(&bad.encode(), 0xABCD, &layout),
-            Err(HeaderProblem::Field(_))
+            Err(HeaderProblem::Field { .. })
         ));
     }
 

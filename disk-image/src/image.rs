@@ -39,6 +39,9 @@ pub struct JournalRecord {
 
 /// Writes a new, empty image: the label and generation 1 in both header
 /// slots, an empty world with no processes. The storage must be all zero.
+/// First allocates the frames the kernel stores into
+/// ([`OpenedImage::allocate_for_writes`]), so that a file system without
+/// room for them fails here, cleanly.
 pub fn format(
     storage: &dyn Storage,
     geometry: Geometry,
@@ -46,6 +49,7 @@ pub fn format(
     now_unix_ns: u64,
 ) -> Result<OpenedImage, ImageError> {
     let layout = geometry.layout()?;
+    allocate_regions(storage, &written_in_place(&layout))?;
     let label = VolumeLabel { image_id, created_unix_ns: now_unix_ns, geometry };
     storage.write(0, 0, &label.encode()[..])?;
     storage.sync(layout.label)?;
@@ -115,7 +119,10 @@ pub fn write_header_slot(
 
 /// Reads and validates the label and both headers. Never writes.
 pub fn open(storage: &dyn Storage, file_bytes: u64) -> Result<OpenedImage, ImageError> {
-    if storage.frame_count() < 3 {
+    // The label decides how long the file must be; what is mapped decides
+    // what can be read.
+    let file_bytes = file_bytes.min(storage.frame_count() * FRAME_BYTES);
+    if storage.frame_count() == 0 {
         return Err(ImageError::NotAnImage);
     }
     let label = VolumeLabel::decode(&storage.read_frame(0), file_bytes)?;
@@ -129,7 +136,10 @@ pub fn open(storage: &dyn Storage, file_bytes: u64) -> Result<OpenedImage, Image
         (Ok(a), Err(_)) => a.clone(),
         (Err(_), Ok(b)) => b.clone(),
         (Err(p), Err(s)) => {
-            return Err(ImageError::NoValidHeader { primary: p.clone(), secondary: s.clone() });
+            return Err(ImageError::NoValidHeader {
+                primary: Box::new(p.clone()),
+                secondary: Box::new(s.clone()),
+            });
         }
     };
     Ok(OpenedImage { label, layout, header, slots })
@@ -149,9 +159,10 @@ impl OpenedImage {
     }
 
     /// Loads the directory of a committed header, verifying its checksum,
-    /// that every entry points inside the home frames and the area, and
-    /// (when `verify_frames`) every listed frame's checksum. A migrated
-    /// header has an empty directory.
+    /// that every entry points inside the home frames and the area, that no
+    /// two entries share a home frame or an area frame, and (when
+    /// `verify_frames`) every listed frame's checksum. A migrated header
+    /// has an empty directory.
     pub fn load_directory(
         &self,
         storage: &dyn Storage,
@@ -168,7 +179,8 @@ impl OpenedImage {
         if directory::frames_checksum(&frames) != d.checksum {
             return Err(self.damaged("its directory fails its checksum".into()));
         }
-        let entries = directory::decode_directory(&frames, d.entries as usize);
+        let entries = directory::decode_directory(&frames, d.entries as usize)
+            .ok_or_else(|| self.damaged("its directory has fewer entries than its header says".into()))?;
         let home = self.layout.home();
         for e in &entries {
             if !home.contains(e.home) || e.area_frame >= d.first {
@@ -187,17 +199,33 @@ impl OpenedImage {
                 )));
             }
         }
+        self.check_distinct(&entries, |e| e.home, "home frame")?;
+        self.check_distinct(&entries, |e| u64::from(e.area_frame), "area frame")?;
         Ok(entries)
+    }
+
+    fn check_distinct(
+        &self,
+        entries: &[DirectoryEntry],
+        key: impl Fn(&DirectoryEntry) -> u64,
+        what: &str,
+    ) -> Result<(), ImageError> {
+        let mut keys: Vec<u64> = entries.iter().map(key).collect();
+        keys.sort_unstable();
+        match keys.windows(2).find(|pair| pair[0] == pair[1]) {
+            Some(pair) => Err(self.damaged(format!("two directory entries name {what} {}", pair[0]))),
+            None => Ok(()),
+        }
     }
 
     /// Loads the process list (root-node CDAs), verifying its checksum.
     pub fn load_process_list(&self, storage: &dyn Storage) -> Result<Vec<u64>, ImageError> {
         let p = self.header.processes;
         let slot = self.layout.process_list_slot(p.slot);
-        let needed = (p.count as usize).div_ceil(crate::layout::PROCESSES_PER_FRAME as usize);
-        let frames: Vec<Box<Frame>> =
-            (0..needed as u64).map(|i| storage.read_frame(slot.first + i)).collect();
-        let roots = directory::decode_process_list(&frames, p.count as usize);
+        let needed = u64::from(p.count).div_ceil(crate::layout::PROCESSES_PER_FRAME).min(slot.count);
+        let frames: Vec<Box<Frame>> = (0..needed).map(|i| storage.read_frame(slot.first + i)).collect();
+        let roots = directory::decode_process_list(&frames, p.count as usize)
+            .ok_or_else(|| self.damaged("its process list is longer than its slot".into()))?;
         if directory::process_list_checksum(&roots) != p.checksum {
             return Err(self.damaged("its process list fails its checksum".into()));
         }
@@ -205,8 +233,8 @@ impl OpenedImage {
     }
 
     /// The record of every journal slot that holds one: the newest valid
-    /// descriptor copy. A valid descriptor whose data fails its checksum is
-    /// damage (see `journal`).
+    /// descriptor copy. A valid descriptor whose fields are out of range or
+    /// whose data fails its checksum is damage (see `journal`).
     pub fn journal_records(&self, storage: &dyn Storage) -> Result<Vec<JournalRecord>, ImageError> {
         let mut records = Vec::new();
         for slot in 0..self.layout.geometry.journal_slots {
@@ -214,9 +242,12 @@ impl OpenedImage {
             let copies = (0..2)
                 .filter_map(|i| JournalDescriptor::decode(&storage.read_frame(frames.descriptors.first + i)));
             let Some(descriptor) = copies.max_by_key(|d| d.sequence) else { continue };
-            let data = storage.read_frame(frames.data[descriptor.data_index as usize]);
-            if frame::checksum(&data[..]) != descriptor.data_checksum
+            let intact = frames.data.get(descriptor.data_index as usize).is_some_and(|&data| {
+                frame::checksum(&storage.read_frame(data)[..]) == descriptor.data_checksum
+            });
+            if !intact
                 || descriptor.page >= self.layout.geometry.page_count
+                || descriptor.sequence > crate::journal::MAX_SEQUENCE
             {
                 return Err(self.damaged(format!(
                     "journal slot {slot} (record {} of page {}) is damaged",
@@ -228,9 +259,60 @@ impl OpenedImage {
         Ok(records)
     }
 
+    /// Allocates space for every frame a restart of this checkpoint will
+    /// write: the regions written in place (label to journal, both
+    /// checkpoint areas) and the home frames `homes` (those migration will
+    /// copy into, and those the kernel writes in place, such as the journal
+    /// page). Writes nothing; on a full file system the error says how much
+    /// space to free. Read-only storage is left alone.
+    pub fn allocate_for_writes(&self, storage: &dyn Storage, homes: &[u64]) -> Result<(), ImageError> {
+        if !storage.is_writable() {
+            return Ok(());
+        }
+        let mut regions = written_in_place(&self.layout).to_vec();
+        let mut frames = homes.to_vec();
+        frames.sort_unstable();
+        frames.dedup();
+        for frame in frames {
+            match regions.last_mut() {
+                Some(last) if last.end() == frame => last.count += 1,
+                _ => regions.push(Region { first: frame, count: 1 }),
+            }
+        }
+        allocate_regions(storage, &regions)
+    }
+
     fn damaged(&self, what: String) -> ImageError {
         ImageError::Damaged { generation: self.header.generation, what }
     }
+}
+
+/// The regions the kernel writes through the mapping in place: label,
+/// headers, process lists and journal (contiguous), and both checkpoint
+/// areas (contiguous).
+fn written_in_place(layout: &Layout) -> [Region; 2] {
+    [
+        Region { first: 0, count: layout.journal.end() },
+        Region { first: layout.areas[0].first, count: layout.areas[1].end() - layout.areas[0].first },
+    ]
+}
+
+/// Allocates `regions`; if the file system is full, the error names the
+/// space all the regions that could not be allocated still need, not only
+/// the first.
+fn allocate_regions(storage: &dyn Storage, regions: &[Region]) -> Result<(), ImageError> {
+    let mut short: Option<StorageError> = None;
+    for region in regions {
+        match (storage.allocate(*region), &mut short) {
+            (Ok(()), _) => {}
+            (Err(StorageError::NoSpace(more)), Some(StorageError::NoSpace(total))) => {
+                total.bytes += more.bytes
+            }
+            (Err(e @ StorageError::NoSpace(_)), None) => short = Some(e),
+            (Err(e), _) => return Err(e.into()),
+        }
+    }
+    short.map_or(Ok(()), |e| Err(e.into()))
 }
 
 #[cfg(test)]
@@ -285,5 +367,32 @@ mod tests {
         write_header(&s, &layout, &next).unwrap();
         let crashed = FaultyStorage::new(&s.crash_image().unwrap().bytes, None);
         assert_eq!(open(&crashed, BYTES).unwrap().header.generation, 2);
+    }
+
+    /// On a full disk the allocation restart makes fails without a write,
+    /// naming the space every region still needs.
+    #[test]
+    fn allocating_on_a_full_disk_names_all_the_space_missing() {
+        use crate::storage::{IoFault, IoFaultPlan, IoTarget};
+        let g = Geometry::for_size(BYTES).unwrap();
+        let base = blank(None);
+        format(&base, g, 3, 0).unwrap();
+        let s = FaultyStorage::new(&base.durable_image(), None);
+        s.fail_io(IoFaultPlan {
+            from_event: 0,
+            error: IoFault::NoSpace,
+            target: IoTarget::NewFrames,
+            once: false,
+            seed: 0,
+        });
+        let opened = open(&s, BYTES).unwrap();
+        let homes = [opened.layout.pages.first + 1, opened.layout.pages.first + 9];
+        let e = opened.allocate_for_writes(&s, &homes).unwrap_err();
+        let ImageError::Storage(StorageError::NoSpace(no_space)) = &e else { panic!("{e}") };
+        let areas = 2 * g.area_frames * FRAME_BYTES;
+        assert!(no_space.bytes >= areas + 2 * FRAME_BYTES, "{e}");
+        assert_eq!(s.event_count(), 0, "nothing was written");
+        s.free_space();
+        opened.allocate_for_writes(&s, &homes).unwrap();
     }
 }

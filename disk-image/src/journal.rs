@@ -32,6 +32,9 @@ use crate::frame::{self, FRAME_SIZE, Frame};
 
 /// Magic at offset 0 of a journal descriptor.
 pub const JOURNAL_MAGIC: &[u8; 8] = b"GNOSJRNL";
+/// Highest sequence number a valid record may carry: the next record's is
+/// one more.
+pub const MAX_SEQUENCE: u64 = 1 << 62;
 
 /// A decoded journal descriptor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -37,6 +37,10 @@ pub const NODES_PER_POT: u64 = 15;
 pub const PROCESSES_PER_FRAME: u64 = (FRAME_SIZE / 8) as u64;
 /// Smallest image `format` accepts.
 pub const MIN_IMAGE_BYTES: u64 = 2 << 20;
+/// Largest image `format` accepts (1 PiB): checkpoint areas stop growing
+/// at 2^32 frames, and the checkpoint writer's reserve in them grows with
+/// the pages (a checksum pot per 1023).
+pub const MAX_IMAGE_BYTES: u64 = 1 << 50;
 /// Frames in each checkpoint area, as a fraction of the image: 1/8 each.
 const AREA_FRACTION: u64 = 8;
 /// Frames in one journal slot: descriptor A, descriptor B, data 0, data 1.
@@ -45,6 +49,19 @@ pub const JOURNAL_SLOT_FRAMES: u64 = 4;
 const DEFAULT_JOURNAL_SLOTS: u32 = 32;
 /// Pages per node in a default image: one node for every four pages.
 const PAGES_PER_NODE: u64 = 4;
+/// Fewest journal slots: the journal page's record alternates between two.
+pub const MIN_JOURNAL_SLOTS: u32 = 2;
+/// Fewest pages: page 0 and the journal page (page 1).
+pub const MIN_PAGES: u64 = 2;
+/// Most pages, and most nodes: a CDA has 47 bits of object number.
+pub const MAX_OBJECTS: u64 = 1 << 47;
+/// Fewest frames in a checkpoint area.
+pub const MIN_AREA_FRAMES: u64 = 64;
+/// Frames of a checkpoint area beyond the writer's own that a label must
+/// leave for working state (see [`Geometry::min_area_frames`]).
+pub const AREA_MARGIN_FRAMES: u64 = 48;
+/// Directory entries per frame (`crate::directory::ENTRIES_PER_FRAME`).
+const ENTRIES_PER_DIRECTORY_FRAME: u64 = crate::directory::ENTRIES_PER_FRAME as u64;
 
 /// A contiguous run of frames: `first .. first + count`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -128,18 +145,22 @@ impl Geometry {
         if bytes < MIN_IMAGE_BYTES {
             return Err(ImageError::TooSmall { bytes, minimum: MIN_IMAGE_BYTES });
         }
+        if bytes > MAX_IMAGE_BYTES {
+            return Err(ImageError::TooBig { bytes, maximum: MAX_IMAGE_BYTES });
+        }
         let total_frames = bytes / FRAME_SIZE as u64;
-        let area_frames = (total_frames / AREA_FRACTION).max(64);
+        // Directories number area frames in 32 bits.
+        let area_frames = (total_frames / AREA_FRACTION).clamp(MIN_AREA_FRAMES, u64::from(u32::MAX));
         let journal_slots = DEFAULT_JOURNAL_SLOTS;
         let fixed = 3 + JOURNAL_SLOT_FRAMES * u64::from(journal_slots) + 2 * area_frames;
         let room = total_frames.saturating_sub(fixed);
         // Each page costs its frame plus its share of a checksum pot, an
         // allocation pot, node pots and process-list entries; start from that
         // ratio and step down until everything fits.
-        let mut page_count = room * 1000 / 1021;
+        let mut page_count = room / 1021 * 1000 + room % 1021 * 1000 / 1021;
         loop {
             let geometry = Geometry::with_pages(total_frames, page_count, area_frames, journal_slots);
-            if geometry.home_and_fixed_frames() <= total_frames {
+            if geometry.frames_needed().is_some_and(|n| n <= total_frames) {
                 return Ok(geometry);
             }
             page_count -= (page_count / 1000).max(1);
@@ -162,7 +183,7 @@ impl Geometry {
 
     /// Nodes in the node range.
     pub fn node_count(&self) -> u64 {
-        self.node_pot_count * NODES_PER_POT
+        self.node_pot_count.saturating_mul(NODES_PER_POT)
     }
 
     /// Maximum entries in one process-list slot.
@@ -170,27 +191,102 @@ impl Geometry {
         u64::from(self.process_list_frames) * PROCESSES_PER_FRAME
     }
 
-    fn home_and_fixed_frames(&self) -> u64 {
-        3 + 2 * u64::from(self.process_list_frames)
-            + JOURNAL_SLOT_FRAMES * u64::from(self.journal_slots)
-            + 2 * self.pots_for_pages()
-            + self.node_pot_count
-            + self.page_count
-            + 2 * self.area_frames
+    /// Frames every region needs, from the label to the end of area 1;
+    /// `None` if the counts overflow (a crafted label).
+    fn frames_needed(&self) -> Option<u64> {
+        let fixed = 3u64.checked_add(2 * u64::from(self.process_list_frames))?;
+        [
+            JOURNAL_SLOT_FRAMES.checked_mul(u64::from(self.journal_slots))?,
+            self.pots_for_pages().checked_mul(2)?,
+            self.node_pot_count,
+            self.page_count,
+            self.area_frames.checked_mul(2)?,
+        ]
+        .into_iter()
+        .try_fold(fixed, u64::checked_add)
+    }
+
+    /// Frames a checkpoint area needs at least: the checkpoint writer's own
+    /// frames (a checksum pot per 1023 pages, the directory, two more; see
+    /// the kernel's `writer_reserve`) and [`AREA_MARGIN_FRAMES`] for the
+    /// working state the kernel keeps in reserve.
+    pub fn min_area_frames(&self) -> u64 {
+        let writer = self.pots_for_pages() + self.area_frames.div_ceil(ENTRIES_PER_DIRECTORY_FRAME) + 2;
+        (writer + AREA_MARGIN_FRAMES).max(MIN_AREA_FRAMES)
+    }
+
+    /// Checks every count against the bounds the kernel relies on, each
+    /// error naming its field; then that the regions fit in the image.
+    fn check(&self) -> Result<(), ImageError> {
+        let bad = ImageError::bad_label;
+        if !(MIN_PAGES..=MAX_OBJECTS).contains(&self.page_count) {
+            return Err(bad(
+                "page count",
+                format!("{} is not in {MIN_PAGES}..={MAX_OBJECTS}", self.page_count),
+            ));
+        }
+        if !(1..=MAX_OBJECTS / NODES_PER_POT).contains(&self.node_pot_count) {
+            return Err(bad(
+                "node pot count",
+                format!("{} is not in 1..={}", self.node_pot_count, MAX_OBJECTS / NODES_PER_POT),
+            ));
+        }
+        if self.journal_slots < MIN_JOURNAL_SLOTS {
+            return Err(bad(
+                "journal slots",
+                format!(
+                    "{} is fewer than {MIN_JOURNAL_SLOTS} (the journal page alternates between two slots)",
+                    self.journal_slots
+                ),
+            ));
+        }
+        if self.process_capacity().saturating_mul(3) < self.node_count() {
+            return Err(bad(
+                "frames per process-list slot",
+                format!(
+                    "{} hold {} entries, fewer than one per three of the {} nodes",
+                    self.process_list_frames,
+                    self.process_capacity(),
+                    self.node_count()
+                ),
+            ));
+        }
+        if self.area_frames > u64::from(u32::MAX) {
+            return Err(bad(
+                "frames per checkpoint area",
+                format!(
+                    "{} exceed {} (directories number area frames in 32 bits)",
+                    self.area_frames,
+                    u32::MAX
+                ),
+            ));
+        }
+        if self.area_frames < self.min_area_frames() {
+            return Err(bad(
+                "frames per checkpoint area",
+                format!(
+                    "{} are fewer than {} (the checkpoint writer's frames and the kernel's reserve)",
+                    self.area_frames,
+                    self.min_area_frames()
+                ),
+            ));
+        }
+        match self.frames_needed() {
+            Some(needed) if needed <= self.total_frames => Ok(()),
+            needed => Err(bad(
+                "total frames",
+                format!(
+                    "{} are fewer than the regions need ({})",
+                    self.total_frames,
+                    needed.map_or("more than 2^64".to_string(), |n| n.to_string())
+                ),
+            )),
+        }
     }
 
     /// Derives every region, checking that they fit in the image.
     pub fn layout(&self) -> Result<Layout, ImageError> {
-        if self.page_count < 2 || self.node_pot_count == 0 || self.area_frames < 16 {
-            return Err(ImageError::BadLabel("a region is empty or too small".into()));
-        }
-        if self.home_and_fixed_frames() > self.total_frames {
-            return Err(ImageError::BadLabel(format!(
-                "regions need {} frames but the image has {}",
-                self.home_and_fixed_frames(),
-                self.total_frames
-            )));
-        }
+        self.check()?;
         let mut next = 0;
         let mut take = |count: u64| {
             let region = Region { first: next, count };
@@ -370,7 +466,7 @@ impl VolumeLabel {
             && u64::from(frame::read_u32(f, o::PAGES_PER_POT)) == PAGES_PER_POT
             && u64::from(frame::read_u32(f, o::NODES_PER_POT)) == NODES_PER_POT;
         if !constants_ok {
-            return Err(ImageError::BadLabel("frame or pot sizes differ from this build's".into()));
+            return Err(ImageError::bad_label("frame and pot sizes", "differ from this build's"));
         }
         let geometry = Geometry {
             total_frames: frame::read_u64(f, o::TOTAL_FRAMES),
@@ -380,11 +476,16 @@ impl VolumeLabel {
             journal_slots: frame::read_u32(f, o::JOURNAL_SLOTS),
             process_list_frames: frame::read_u32(f, o::PROCESS_LIST_FRAMES),
         };
-        let needed = geometry.total_frames.saturating_mul(FRAME_SIZE as u64);
+        let Some(needed) = geometry.total_frames.checked_mul(FRAME_SIZE as u64) else {
+            return Err(ImageError::bad_label(
+                "total frames",
+                format!("{} do not fit in a file (more than 2^64 bytes)", geometry.total_frames),
+            ));
+        };
+        geometry.layout()?;
         if file_bytes < needed {
             return Err(ImageError::Truncated { bytes: file_bytes, expected: needed });
         }
-        geometry.layout()?;
         Ok(VolumeLabel {
             image_id: frame::read_u64(f, o::IMAGE_ID),
             created_unix_ns: frame::read_u64(f, o::CREATED),
@@ -409,6 +510,21 @@ mod tests {
             assert!(unused * 200 <= g.total_frames + 200, "{mib} MiB wastes {unused} frames");
             assert!(g.process_capacity() * 3 >= g.node_count());
         }
+    }
+
+    #[test]
+    fn every_default_geometry_validates_and_sizes_beyond_a_label_are_refused() {
+        let mut bytes = MIN_IMAGE_BYTES;
+        while bytes <= MAX_IMAGE_BYTES {
+            for size in [bytes, bytes + 12_345 * FRAME_SIZE as u64] {
+                let g = Geometry::for_size(size).unwrap();
+                g.layout().unwrap_or_else(|e| panic!("{size} bytes: {e}"));
+                assert!(g.area_frames >= g.min_area_frames());
+            }
+            bytes *= 4;
+        }
+        assert!(matches!(Geometry::for_size(MAX_IMAGE_BYTES + 1), Err(ImageError::TooBig { .. })));
+        assert!(matches!(Geometry::for_size(u64::MAX), Err(ImageError::TooBig { .. })));
     }
 
     #[test]

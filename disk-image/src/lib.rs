@@ -25,7 +25,7 @@ pub mod layout;
 pub mod pots;
 pub mod storage;
 
-pub use error::{HeaderProblem, ImageError, StorageError};
+pub use error::{DeviceFailure, HeaderProblem, ImageError, NoSpace, StorageError};
 pub use frame::{FRAME_BYTES, FRAME_SIZE, Frame};
 pub use header::{CheckpointHeader, CheckpointState, CheckpointStats};
 pub use image::{OpenedImage, format, open, roll_back, write_header, write_header_slot};

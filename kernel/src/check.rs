@@ -12,7 +12,8 @@
 //!   it is written through, never checkpointed);
 //! * every key in every allocated node: a known type, a CDA inside the
 //!   image, and never a current key to a destroyed object;
-//! * journal records.
+//! * journal records;
+//! * that every read of the image succeeded (a failing disk).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -103,7 +104,7 @@ pub fn digest(store: &Store) -> u64 {
 
 /// Checks the image in `storage`. Fails only if it cannot be opened at all.
 pub fn check_image(storage: Arc<dyn Storage>, file_bytes: u64) -> Result<CheckReport, ImageError> {
-    let loaded = restart::load(storage.clone(), file_bytes)?;
+    let loaded = restart::load_unverified(storage.clone(), file_bytes)?;
     let mut report = CheckReport { generation: loaded.opened.header.generation, ..Default::default() };
     check_headers(&loaded, &mut report);
     check_directory_duplicates(&loaded, &mut report);
@@ -114,6 +115,14 @@ pub fn check_image(storage: Arc<dyn Storage>, file_bytes: u64) -> Result<CheckRe
     match loaded.opened.journal_records(storage.as_ref()) {
         Ok(records) => report.journal_records = records.len() as u64,
         Err(damage) => report.add(Severity::Error, "FSCK-JOURNAL", damage.to_string()),
+    }
+    let failed = storage.failed_reads();
+    if failed > 0 {
+        report.add(
+            Severity::Error,
+            "FSCK-READ",
+            format!("{failed} reads of the image failed (the disk may be failing)"),
+        );
     }
     Ok(report)
 }

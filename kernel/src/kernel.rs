@@ -774,10 +774,10 @@ fn check_area_size(layout: &Layout) -> Result<(), KernelError> {
     let needed =
         checkpoint::writer_frames(layout) + g.node_pot_count + invoke::INVOCATION_FRAMES + LOAD_FRAMES;
     if g.area_frames < needed {
-        return Err(KernelError::Image(ImageError::BadLabel(format!(
-            "its checkpoint areas have {} frames, and the kernel needs at least {needed} in each",
-            g.area_frames
-        ))));
+        return Err(KernelError::Image(ImageError::BadLabel {
+            field: "frames per checkpoint area",
+            problem: format!("{} frames; the kernel needs at least {needed} in each area", g.area_frames),
+        }));
     }
     Ok(())
 }

@@ -81,21 +81,30 @@ impl Operator {
         Ok(Operator { root, send_page: send, receive_page: receive })
     }
 
-    /// Finds the operator again from its root.
-    pub fn from_root(k: &Kernel, root: Cda) -> Operator {
+    /// Finds the operator again from its root; an error if its address
+    /// space no longer maps its buffers (a world damaged beyond what the
+    /// checksums catch).
+    pub fn from_root(k: &Kernel, root: Cda) -> Result<Operator, KernelError> {
         let space = crate::object::node::slot(k.store(), root, crate::domain::SLOT_MEMORY);
         let page = |vaddr: u32| {
             let mut walked = rustc_hash::FxHashSet::default();
             crate::segment::translate(k.store(), &mut walked, space, vaddr, crate::cpu::Access::Read)
-                .expect("OPERATOR001")
-                .page
+                .map(|t| t.page)
+                .map_err(|fault| {
+                    KernelError::Image(disk_image::ImageError::Damaged {
+                        generation: k.checkpoint_header().generation,
+                        what: format!(
+                            "the operator domain ({root}) does not map its buffer at {vaddr:#x} ({fault:?})"
+                        ),
+                    })
+                })
         };
-        Operator { root, send_page: page(SEND), receive_page: page(RECEIVE) }
+        Ok(Operator { root, send_page: page(SEND)?, receive_page: page(RECEIVE)? })
     }
 
     /// The world's operator domain (named "operator"), if it has one.
-    pub fn find(k: &Kernel) -> Option<Operator> {
-        crate::inspect::domain_named(k.store(), NAME).map(|root| Operator::from_root(k, root))
+    pub fn find(k: &Kernel) -> Result<Option<Operator>, KernelError> {
+        crate::inspect::domain_named(k.store(), NAME).map(|root| Operator::from_root(k, root)).transpose()
     }
 
     /// Sets one of the operator's key registers.

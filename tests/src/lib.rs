@@ -1,4 +1,6 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the integration tests, and the fuzzer ([`fuzz`]).
+
+pub mod fuzz;
 
 use std::sync::Arc;
 

@@ -98,7 +98,7 @@ fn the_domain_tool_recognises_a_brand_directly_and_through_keepers() {
     let brand = Key::data(0xB0B);
     let root = branded_domain(&mut k, prime, brand);
     let other = branded_domain(&mut k, prime, Key::data(0xBAD));
-    let mut b = Builder::new(&mut k);
+    let b = Builder::new(&mut k);
     let start = b.start_key(root, 7);
     let root_node = b.key(KeyType::Node, root, 0);
     // Make domain (order 0).

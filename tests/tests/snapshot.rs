@@ -65,7 +65,7 @@ fn a_snapshot_copies_what_is_the_domains_and_imports_what_it_shares() {
         b.set_key_register(solo, slot, key).unwrap();
     }
     b.kernel().write_page(private_page, 100, b"mine alone").unwrap();
-    let meter = Operator::find(&k).unwrap().key(&mut k, operator_keys::USER_METER).unwrap();
+    let meter = Operator::find(&k).unwrap().unwrap().key(&mut k, operator_keys::USER_METER).unwrap();
     let peer =
         Spawn { keys: vec![(1, shared_key)], available: true, name: "peer".into(), ..Default::default() };
     spawn(&mut k, meter, &gnosis_tests::asm("_start: ebreak"), peer);

@@ -139,7 +139,7 @@ fn bank_call(k: &mut Kernel, op: &Operator, bank: usize, order: u32, string: &[u
 fn the_space_bank_sells_limits_and_destroys_whole_sub_banks() {
     let (storage, mut k) = world(32 << 20, Settings::default());
     run_world(&mut k, 100_000);
-    let op = Operator::find(&k).unwrap();
+    let op = Operator::find(&k).unwrap().unwrap();
     let prime = operator_keys::BANK;
     let available = |k: &mut Kernel, bank: usize, order: u32| {
         let r = bank_call(k, &op, bank, order, &[], &[]);
@@ -203,7 +203,7 @@ fn the_space_bank_sells_limits_and_destroys_whole_sub_banks() {
 fn the_space_bank_sells_two_and_three_at_once_weakens_its_keys_and_verifies_banks() {
     let (storage, mut k) = world(32 << 20, Settings::default());
     run_world(&mut k, 100_000);
-    let op = Operator::find(&k).unwrap();
+    let op = Operator::find(&k).unwrap().unwrap();
     let prime = operator_keys::BANK;
     let r = bank_call(
         &mut k,

@@ -20,6 +20,17 @@
 //!   written by this or an earlier event (chosen at random): data at rest
 //!   going bad, which checksums must catch wherever it lands.
 //!
+//! Besides crashing, the twin can **fail** operations the way a full or
+//! failing disk does ([`IoFaultPlan`]): from event N on, writes and/or
+//! syncs return [`StorageError::NoSpace`] (ENOSPC, until
+//! [`FaultyStorage::free_space`]) or [`StorageError::Failed`] (EIO, once or
+//! persistently). A failed write does not land; a failed sync makes a
+//! seeded random part of what it covered durable (writeback got that far).
+//! The twin also models allocation: a frame is allocated once written or
+//! [`Storage::allocate`]d (frames that are not all zero at the start are),
+//! so "no space for new frames" can fail exactly the writes a real file
+//! system would refuse when full.
+//!
 //! Everything random is drawn from a ChaCha generator seeded by the plan's
 //! seed and the event number, so a plan always gives the same image. The
 //! crash copies the volatile image, so the twin is meant for single-threaded
@@ -82,6 +93,79 @@ pub struct FaultPlan {
     pub seed: u64,
 }
 
+/// The error an [`IoFaultPlan`] makes operations fail with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum IoFault {
+    /// ENOSPC: the file system is full.
+    NoSpace,
+    /// EIO: the device failed the operation.
+    Eio,
+}
+
+/// Which operations an [`IoFaultPlan`] fails.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum IoTarget {
+    /// Every write, and allocation of frames not yet allocated.
+    Writes,
+    /// Every sync.
+    Syncs,
+    /// Writes, allocation and syncs.
+    All,
+    /// Only what needs a new frame: writes to, grants of and allocation of
+    /// frames not yet allocated (a full file system under an image whose
+    /// areas were allocated ahead).
+    NewFrames,
+}
+
+/// From which event on, and how, operations fail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IoFaultPlan {
+    /// The first event (write or sync, counted as for [`FaultPlan`]) that
+    /// may fail.
+    pub from_event: u64,
+    /// The error.
+    pub error: IoFault,
+    /// The operations that fail.
+    pub target: IoTarget,
+    /// Fail only the first matching operation (a transient error); else
+    /// every one until [`FaultyStorage::free_space`].
+    pub once: bool,
+    /// Seed for which frames a failed sync still makes durable.
+    pub seed: u64,
+}
+
+/// An operation an [`IoFaultPlan`] may fail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Operation {
+    /// A write, or a grant or allocation; `new` if it needs a frame not yet allocated.
+    Write {
+        new: bool,
+    },
+    Sync,
+}
+
+impl IoFaultPlan {
+    fn fails(&self, operation: Operation) -> bool {
+        match (self.target, operation) {
+            (IoTarget::All, _) => true,
+            (IoTarget::Writes, Operation::Write { .. }) | (IoTarget::Syncs, Operation::Sync) => true,
+            (IoTarget::NewFrames, Operation::Write { new }) => new,
+            _ => false,
+        }
+    }
+
+    fn error(&self, action: &'static str, bytes: u64) -> StorageError {
+        let source = match self.error {
+            IoFault::NoSpace => std::io::Error::from_raw_os_error(nix::libc::ENOSPC),
+            IoFault::Eio => std::io::Error::from_raw_os_error(nix::libc::EIO),
+        };
+        StorageError::from_os(IMAGE_NAME, action, bytes, source)
+    }
+}
+
+/// How the twin names itself in error messages.
+const IMAGE_NAME: &str = "the simulated image";
+
 /// One recorded storage event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StorageEvent {
@@ -118,6 +202,11 @@ struct FaultState {
     log: Vec<StorageEvent>,
     plan: Option<FaultPlan>,
     crash: Option<CrashImage>,
+    io: Option<IoFaultPlan>,
+    /// Operations failed so far.
+    failures: u64,
+    /// One flag per frame: space has been allocated for it.
+    allocated: Vec<bool>,
 }
 
 /// In-memory storage with deterministic crash injection.
@@ -133,6 +222,7 @@ impl FaultyStorage {
     pub fn new(image: &[u8], plan: Option<FaultPlan>) -> FaultyStorage {
         let volatile = AlignedBuffer::from_bytes(image);
         let memory = volatile.view();
+        let allocated = image.chunks(FRAME_SIZE).map(|f| f.iter().any(|&b| b != 0)).collect();
         let state = FaultState {
             durable: image.to_vec(),
             dirty: BTreeSet::new(),
@@ -140,8 +230,46 @@ impl FaultyStorage {
             log: Vec::new(),
             plan,
             crash: None,
+            io: None,
+            failures: 0,
+            allocated,
         };
         FaultyStorage { memory, volatile, state: Mutex::new(state) }
+    }
+
+    /// From now on, fails operations as `plan` says.
+    pub fn fail_io(&self, plan: IoFaultPlan) {
+        self.lock().io = Some(plan);
+    }
+
+    /// Ends an I/O fault: space was freed, or the device recovered.
+    pub fn free_space(&self) {
+        self.lock().io = None;
+    }
+
+    /// Operations the I/O fault plan has failed so far.
+    pub fn failures(&self) -> u64 {
+        self.lock().failures
+    }
+
+    /// Frames with space allocated.
+    pub fn allocated_frames(&self) -> u64 {
+        self.lock().allocated.iter().filter(|&&a| a).count() as u64
+    }
+
+    /// The machine after a power cycle: a twin whose image is what is
+    /// durable now, with the same space allocated (allocation is file-system
+    /// metadata, durable at once) and the same I/O fault, if one is on, on
+    /// from its first event (the disk is still full, or still failing).
+    pub fn power_cycled(&self) -> FaultyStorage {
+        let state = self.lock();
+        let twin = FaultyStorage::new(&state.durable, None);
+        {
+            let mut t = twin.lock();
+            t.allocated.clone_from(&state.allocated);
+            t.io = state.io.map(|plan| IoFaultPlan { from_event: 0, ..plan });
+        }
+        twin
     }
 
     /// Events (writes and syncs) so far, up to the crash if there was one.
@@ -195,6 +323,58 @@ impl FaultyStorage {
                 false
             }
             _ => true,
+        }
+    }
+
+    /// Whether the I/O fault plan fails `operation`, which happens at
+    /// `event` (a write or sync: its own number; a grant or allocation,
+    /// which are not events: the next event's).
+    fn io_failure(
+        state: &mut FaultState,
+        event: u64,
+        operation: Operation,
+        (action, bytes): (&'static str, u64),
+    ) -> Option<StorageError> {
+        let plan = state.io?;
+        if event < plan.from_event || !plan.fails(operation) {
+            return None;
+        }
+        state.failures += 1;
+        if plan.once {
+            state.io = None;
+        }
+        Some(plan.error(action, bytes))
+    }
+
+    /// Fails an allocation of the frames of `region` that need one, if the
+    /// plan says so; else marks them allocated.
+    fn allocate_frames(
+        state: &mut FaultState,
+        region: Region,
+        action: &'static str,
+    ) -> Result<(), StorageError> {
+        let span = region.first as usize..region.end().min(state.allocated.len() as u64) as usize;
+        let missing = state.allocated[span.clone()].iter().filter(|&&a| !a).count() as u64;
+        let (event, new) = (state.events, missing > 0);
+        let what = (action, missing * FRAME_SIZE as u64);
+        if new && let Some(error) = Self::io_failure(state, event, Operation::Write { new }, what) {
+            return Err(error);
+        }
+        state.allocated[span].fill(true);
+        Ok(())
+    }
+
+    /// A failed sync: a seeded part of the dirty frames of `region` lands.
+    fn partial_sync(&self, state: &mut FaultState, region: Region) {
+        let seed = state.io.map_or(0, |p| p.seed) ^ state.events.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let frames: Vec<u64> = state.dirty.range(region.first..region.end()).copied().collect();
+        for frame in frames {
+            if rng.gen_bool(0.5) {
+                let span = frame_span(frame);
+                self.memory.read(frame, 0, &mut state.durable[span]);
+                state.dirty.remove(&frame);
+            }
         }
     }
 
@@ -311,6 +491,11 @@ impl Storage for FaultyStorage {
 
     fn grant_write(&self, frame: u64) -> Result<(), StorageError> {
         let mut state = self.lock();
+        Self::allocate_frames(
+            &mut state,
+            Region { first: frame, count: 1 },
+            "allocating a frame to store into",
+        )?;
         if state.crash.is_none() {
             state.dirty.insert(frame);
         }
@@ -321,9 +506,17 @@ impl Storage for FaultyStorage {
         let mut state = self.lock();
         let event = StorageEvent::Write { frame, offset: offset as u32, len: data.len() as u32 };
         let at = frame as usize * FRAME_SIZE + offset;
-        if self.event(&mut state, event, Some((at, data))) {
+        let lands = self.event(&mut state, event, Some((at, data)));
+        let new = !state.allocated[frame as usize];
+        let event = state.events.saturating_sub(1);
+        let what = ("writing a frame", FRAME_SIZE as u64);
+        if lands && let Some(error) = Self::io_failure(&mut state, event, Operation::Write { new }, what) {
+            return Err(error);
+        }
+        if lands {
             state.dirty.insert(frame);
         }
+        state.allocated[frame as usize] = true;
         self.memory.write(frame, offset, data);
         Ok(())
     }
@@ -339,6 +532,12 @@ impl Storage for FaultyStorage {
         if !self.event(&mut state, StorageEvent::Sync(region), None) {
             return Ok(());
         }
+        let event = state.events.saturating_sub(1);
+        let what = ("syncing frames to disk", region.count * FRAME_SIZE as u64);
+        if let Some(error) = Self::io_failure(&mut state, event, Operation::Sync, what) {
+            self.partial_sync(&mut state, region);
+            return Err(error);
+        }
         let frames: Vec<u64> = state.dirty.range(region.first..region.end()).copied().collect();
         for frame in frames {
             let span = frame_span(frame);
@@ -346,6 +545,16 @@ impl Storage for FaultyStorage {
             state.dirty.remove(&frame);
         }
         Ok(())
+    }
+
+    fn allocate(&self, region: Region) -> Result<(), StorageError> {
+        Self::allocate_frames(&mut self.lock(), region, "allocating space for the image")
+    }
+
+    fn unallocated_frames(&self, region: Region) -> Result<u64, StorageError> {
+        let state = self.lock();
+        let span = region.first as usize..region.end().min(state.allocated.len() as u64) as usize;
+        Ok(state.allocated[span].iter().filter(|&&a| !a).count() as u64)
     }
 }
 
@@ -441,5 +650,68 @@ mod tests {
             let frame = changed[0] / FRAME_SIZE;
             assert!(frame == 2 || frame == 5, "the flip lands in a written frame, not {frame}");
         }
+    }
+
+    fn failing(target: IoTarget, error: IoFault, once: bool) -> FaultyStorage {
+        let s = storage(None);
+        s.fail_io(IoFaultPlan { from_event: 2, error, target, once, seed: 5 });
+        s
+    }
+
+    #[test]
+    fn no_space_fails_writes_from_its_event_until_space_is_freed() {
+        let s = failing(IoTarget::Writes, IoFault::NoSpace, false);
+        s.write(1, 0, &[1]).unwrap();
+        s.sync(all()).unwrap();
+        for _ in 0..3 {
+            let e = s.write(2, 0, &[2]).unwrap_err();
+            assert!(e.is_no_space(), "{e}");
+            assert!(e.to_string().contains("free at least"), "{e}");
+        }
+        assert_eq!(s.volatile_image()[2 * FRAME_SIZE], 0, "a failed write does not land");
+        s.sync(all()).unwrap();
+        s.free_space();
+        s.write(2, 0, &[2]).unwrap();
+        s.sync(all()).unwrap();
+        assert_eq!(s.durable_image()[2 * FRAME_SIZE], 2);
+        assert_eq!(s.failures(), 3);
+    }
+
+    #[test]
+    fn a_transient_eio_fails_one_sync_and_lands_part_of_it() {
+        let s = failing(IoTarget::Syncs, IoFault::Eio, true);
+        for frame in 1..8 {
+            s.write(frame, 0, &[frame as u8]).unwrap();
+        }
+        let e = s.sync(all()).unwrap_err();
+        assert!(matches!(e, StorageError::Failed(_)), "{e}");
+        let landed = (1..8).filter(|&f| s.durable_image()[f * FRAME_SIZE] != 0).count();
+        assert!(landed < 7, "a failed sync does not make everything durable");
+        s.sync(all()).unwrap();
+        assert!((1..8).all(|f| s.durable_image()[f * FRAME_SIZE] == f as u8), "the retry does");
+    }
+
+    #[test]
+    fn a_full_disk_refuses_only_new_frames() {
+        let mut image = vec![0u8; FRAMES as usize * FRAME_SIZE];
+        image[3 * FRAME_SIZE] = 9;
+        let s = FaultyStorage::new(&image, None);
+        s.allocate(Region { first: 5, count: 2 }).unwrap();
+        s.fail_io(IoFaultPlan {
+            from_event: 0,
+            error: IoFault::NoSpace,
+            target: IoTarget::NewFrames,
+            once: false,
+            seed: 0,
+        });
+        s.write(3, 1, &[1]).unwrap();
+        s.write(5, 0, &[1]).unwrap();
+        s.grant_write(6).unwrap();
+        assert!(s.write(1, 0, &[1]).unwrap_err().is_no_space());
+        assert!(s.grant_write(2).unwrap_err().is_no_space());
+        assert!(s.allocate(Region { first: 4, count: 3 }).unwrap_err().is_no_space());
+        s.allocate(Region { first: 5, count: 2 }).unwrap();
+        assert_eq!(s.unallocated_frames(all()).unwrap(), FRAMES - 3);
+        s.sync(all()).unwrap();
     }
 }

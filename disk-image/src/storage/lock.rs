@@ -54,7 +54,7 @@ pub(super) fn lock(file: &File, path: &Path, access: LockAccess) -> Result<(), I
             let holder = file.metadata().ok().and_then(|m| holder_of_inode(m.dev(), m.ino()));
             Err(ImageError::Locked { path: path.to_path_buf(), access, holder })
         }
-        Err(TryLockError::Error(source)) => Err(ImageError::Io { path: path.to_path_buf(), source }),
+        Err(TryLockError::Error(source)) => Err(ImageError::Io { path: path.to_path_buf(), error: source }),
     }
 }
 

@@ -12,14 +12,28 @@
 //! Two implementations: [`MmapStorage`], a `memmap2` mapping of the image
 //! file, and [`FaultyStorage`], an in-memory twin that records every write and
 //! sync and can crash the machine at any of them, deterministically from a
-//! seed (stop at write N, torn write, lost unsynced writes, bit flip).
+//! seed (stop at write N, torn write, lost unsynced writes, bit flip), or
+//! fail them as a full or failing disk does (ENOSPC, EIO).
+//!
+//! **Where stores land.** A store through a mapping into a frame the file
+//! system has no space for is a SIGBUS, not an error. So every frame the
+//! mapping is stored into is allocated first ([`Storage::allocate`] at
+//! format and restart for the fixed regions, the checkpoint areas and the
+//! frames migration will write; [`Storage::grant_write`] for any other),
+//! and [`Storage::write`] of a frame that may lack space goes through the
+//! file, where running out of space is [`StorageError::NoSpace`].
+//! Verification passes read with [`Storage::read_frames`], which reports
+//! a failed read instead of faulting, and skip holes
+//! ([`Storage::data_extents`]).
 
 mod faulty;
 mod lock;
 mod memory;
 mod mmap;
 
-pub use faulty::{CrashImage, FaultKind, FaultPlan, FaultyStorage, StorageEvent};
+pub use faulty::{
+    CrashImage, FaultKind, FaultPlan, FaultyStorage, IoFault, IoFaultPlan, IoTarget, StorageEvent,
+};
 pub(crate) use lock::locked_message;
 pub use lock::{LockAccess, LockHolder, lock_holder};
 pub use memory::FrameMemory;
@@ -81,5 +95,47 @@ pub trait Storage: Send + Sync {
     /// Makes every write to the image durable.
     fn sync_all(&self) -> Result<(), StorageError> {
         self.sync(Region { first: 0, count: self.frame_count() })
+    }
+
+    /// Whether writes are accepted (a read-only mapping refuses them).
+    fn is_writable(&self) -> bool {
+        true
+    }
+
+    /// Makes sure the file system has space for every frame of `region`,
+    /// so that no store into them can fail later. Changes no frame's
+    /// contents and is not a crash point.
+    fn allocate(&self, region: Region) -> Result<(), StorageError> {
+        let _ = region;
+        Ok(())
+    }
+
+    /// Frames of `region` with no space allocated yet, at most: what
+    /// [`Storage::allocate`] of it may need.
+    fn unallocated_frames(&self, region: Region) -> Result<u64, StorageError> {
+        let _ = region;
+        Ok(0)
+    }
+
+    /// Copies whole frames from `first` on into `buf` (a whole number of
+    /// frames, inside the image), reporting a failed read as an error
+    /// rather than faulting: for passes that read much of the image.
+    fn read_frames(&self, first: u64, buf: &mut [u8]) -> Result<(), StorageError> {
+        for (i, chunk) in buf.chunks_mut(FRAME_SIZE).enumerate() {
+            self.memory().read(first + i as u64, 0, chunk);
+        }
+        Ok(())
+    }
+
+    /// Reads that failed and read as zeros instead (storage that reads
+    /// through the file rather than the mapping, see `MmapStorage`).
+    fn failed_reads(&self) -> u64 {
+        0
+    }
+
+    /// The parts of `region` that may hold data, in order; every frame
+    /// outside them reads as zeros (a hole of a sparse file).
+    fn data_extents(&self, region: Region) -> Result<Vec<Region>, StorageError> {
+        Ok(if region.count == 0 { Vec::new() } else { vec![region] })
     }
 }

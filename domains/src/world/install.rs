@@ -232,7 +232,7 @@ impl Purchase {
     /// middle of (a crash after a checkpoint it took on the way): its
     /// half-built program is given back first.
     fn open(k: &mut Kernel) -> Result<Purchase, InstallError> {
-        let operator = Operator::find(k).ok_or(InstallError::NoOperator)?;
+        let operator = Operator::find(k).map_err(HostError::from)?.ok_or(InstallError::NoOperator)?;
         let scratch = operator.key(k, operator_keys::SCRATCH_BANK)?;
         if kernel::object::validate(k.store(), scratch) != Key::NULL {
             let _ = operator.call(k, operator_keys::SCRATCH_BANK, BANK_DESTROY, &[], &[])?;
@@ -346,7 +346,7 @@ pub fn install_with_stack(
 
 /// Checks that the prime bank has the pages and nodes a program needs.
 fn check_space(k: &mut Kernel, needs: kernel::elf::Footprint) -> Result<(), InstallError> {
-    let operator = Operator::find(k).ok_or(InstallError::NoOperator)?;
+    let operator = Operator::find(k).map_err(HostError::from)?.ok_or(InstallError::NoOperator)?;
     let mut available = |order| -> Result<u64, InstallError> {
         let reply = operator.call(k, operator_keys::BANK, order, &[], &[])?;
         Ok(reply.string.get(..4).map_or(0, |b| u64::from(u32::from_le_bytes(b.try_into().expect("4 bytes")))))
