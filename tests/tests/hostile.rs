@@ -303,3 +303,45 @@ fn an_image_an_earlier_version_left_panicking_restarts_and_runs() {
     k.check_invariants().unwrap();
     clean(&storage);
 }
+
+/// Stores the alleged type of each of its key registers 1..=5 at `types`,
+/// then fetches slot 0 of key register 5 (its own address space, if it was
+/// granted `space`) into k6 and stores that key's alleged type too.
+const TYPES: &str = r#"
+    .include "gnosis.inc"
+_start:
+    li   s0, 1
+    la   s1, types
+1:  li   a0, KT
+    mv   a1, s0                        # CALL key register s0, nothing passed
+    li   a2, 0
+    ecall
+    sw   a0, 0(s1)
+    addi s1, s1, 4
+    addi s0, s0, 1
+    li   t0, 6
+    blt  s0, t0, 1b
+    KCALL_GET 5, NODE_FETCH + 0, 6
+    KCALL 6, KT
+    sw   a0, 0(s1)
+    ebreak
+    .data
+types: .space 24
+"#;
+
+#[test]
+fn grants_give_what_they_name_and_a_bwait_to_one_program_only() {
+    let (_storage, mut k) = world(32 << 20, Settings::default());
+    let names = ["dkc", "journalize", "meter", "checkpoint", "space"];
+    let root = install(&mut k, &asm(TYPES), "types", &grants(&names)).unwrap();
+    k.run(5_000_000).unwrap();
+    let got: Vec<u32> = (0..6).map(|i| word(&mut k, root, 0x11000 + 4 * i)).collect();
+    // KT of the data-key creator, journalize, a meter, the checkpoint key,
+    // a node key, and the node key fetched from the program's own space.
+    assert_eq!(got, [0x309, 0x1C09, 6, 0x1209, 3, 3], "{got:x?}");
+    let elf = asm("_start: ebreak\n");
+    install(&mut k, &elf, "sleeper", &grants(&["bwait:5"])).unwrap();
+    let e = install(&mut k, &elf, "sleeper2", &grants(&["bwait:5"])).unwrap_err().to_string();
+    assert!(e.contains("held by the domain sleeper"), "{e}");
+    install(&mut k, &elf, "sleeper3", &grants(&["bwait:6"])).expect("another BWAIT is free");
+}

@@ -123,10 +123,7 @@ fn a_run_racing_a_format_finds_no_image_or_a_whole_one() {
         assert!(formatted.status.success(), "{}", text(&formatted));
         let said = text(&run);
         if run.status.success() {
-            assert!(
-                said.contains("from checkpoint generation 2") && said.contains("7 domains ready"),
-                "{said}"
-            );
+            assert!(said.contains("from checkpoint generation 2") && domains_ready(&said) >= 7, "{said}");
         } else {
             assert!(said.contains("racing.img does not exist"), "round {round}: {said}");
         }
@@ -267,4 +264,13 @@ fn the_lock_follows_the_inode_not_the_path() {
     assert!(a.interrupt().success() && b.interrupt().success());
     fsck_clean(&image);
     fsck_clean(&copy);
+}
+
+/// How many domains `gnosis run` said were ready at its restart.
+fn domains_ready(said: &str) -> usize {
+    said.split(" domains ready")
+        .next()
+        .and_then(|head| head.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }

@@ -72,6 +72,12 @@ pub enum InstallError {
     /// A `start:NAME` names no domain.
     #[error("start:{0}: there is no domain called {0}")]
     NoDomain(String),
+    /// A key only one program may hold is held already.
+    #[error("{0} is held by the domain {1}: one program per BWAIT object (choose another N)")]
+    Taken(String, String),
+    /// A grant that makes sense only for a new program.
+    #[error("{0} can be given only to a program being installed")]
+    NotHere(String),
     /// A `start:NAME` names one of the system's own domains.
     #[error("start:{0}: {0} is one of the system's own domains, not a service for programs; {1}")]
     SystemDomain(String, &'static str),
@@ -122,7 +128,21 @@ pub enum Grant {
     Returner,
     /// The discrim key: classifies and compares keys.
     Discrim,
+    /// The data-key creator.
+    Dkc,
+    /// The journalize key: makes a page's contents durable at once,
+    /// without a checkpoint (design.md §15).
+    Journalize,
+    /// A meter of the program's own under the user meter (a node bought
+    /// from its bank), to run domains it makes on.
+    Meter,
+    /// A node key to the program's own address space (the root of its
+    /// segment tree), so it can map pages it buys.
+    Space,
 }
+
+/// The grants, as the command line names them.
+const GRANT_NAMES: &str = "console, bank, timer, checkpoint, returner, discrim, dkc, journalize, meter, space, bwait:N (N from 2 to 7), start:NAME";
 
 impl std::fmt::Display for Grant {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -135,6 +155,10 @@ impl std::fmt::Display for Grant {
             Grant::Start(name) => write!(f, "start:{name}"),
             Grant::Returner => f.write_str("returner"),
             Grant::Discrim => f.write_str("discrim"),
+            Grant::Dkc => f.write_str("dkc"),
+            Grant::Journalize => f.write_str("journalize"),
+            Grant::Meter => f.write_str("meter"),
+            Grant::Space => f.write_str("space"),
         }
     }
 }
@@ -143,7 +167,7 @@ impl FromStr for Grant {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Grant, String> {
-        let usage = "keys are: console, bank, timer, checkpoint, returner, discrim, bwait:N (N from 2 to 7), start:NAME";
+        let usage = format!("keys are: {GRANT_NAMES}");
         match text.split_once(':') {
             None => match text {
                 "console" => Ok(Grant::Console),
@@ -152,6 +176,10 @@ impl FromStr for Grant {
                 "checkpoint" => Ok(Grant::Checkpoint),
                 "returner" => Ok(Grant::Returner),
                 "discrim" => Ok(Grant::Discrim),
+                "dkc" => Ok(Grant::Dkc),
+                "journalize" => Ok(Grant::Journalize),
+                "meter" => Ok(Grant::Meter),
+                "space" => Ok(Grant::Space),
                 _ => Err(format!("unknown key '{text}'; {usage}")),
             },
             Some(("bwait", n)) => match n.parse::<u32>() {
@@ -198,6 +226,15 @@ pub fn check_grant(store: &Store, grant: &Grant) -> Result<(), InstallError> {
         }
         _ => Ok(()),
     }
+}
+
+/// The name (or root node number) of a domain whose key registers hold
+/// `key`, if one does.
+fn holder_of(k: &Kernel, key: Key) -> Option<String> {
+    inspect::domains(k.store()).into_iter().find_map(|d| {
+        let holds = k.key_registers(d.root).is_some_and(|keys| keys.contains(&key));
+        holds.then(|| if d.name.is_empty() { format!("at node {}", d.root.number()) } else { d.name })
+    })
 }
 
 /// A console channel no domain's key registers hold yet (from
@@ -258,8 +295,10 @@ impl Purchase {
     }
 
     /// The key `grant` names (`bank` is the sub-bank, `console` a channel
-    /// of the program's own).
-    pub fn grant(&self, k: &mut Kernel, grant: &Grant) -> Result<Key, InstallError> {
+    /// of the program's own, `meter` a new meter of its own) for a domain
+    /// whose address space is `space` (`None`: a domain brought back by
+    /// `gnosis resume`, which cannot be given its own space).
+    pub fn grant(&self, k: &mut Kernel, grant: &Grant, space: Option<Key>) -> Result<Key, InstallError> {
         Ok(match grant {
             Grant::Console => {
                 let console = self.operator.key(k, operator_keys::CONSOLE)?;
@@ -268,9 +307,22 @@ impl Purchase {
             Grant::Bank => self.bank,
             Grant::Timer => Key::misc(MiscKind::SystemTimer),
             Grant::Checkpoint => Key::misc(MiscKind::Checkpoint),
-            Grant::Bwait(n) => Key::misc_indexed(MiscKind::Bwait, *n),
+            Grant::Bwait(n) => {
+                let bwait = Key::misc_indexed(MiscKind::Bwait, *n);
+                if let Some(holder) = holder_of(k, bwait) {
+                    return Err(InstallError::Taken(grant.to_string(), holder));
+                }
+                bwait
+            }
             Grant::Returner => Key::misc(MiscKind::Returner),
             Grant::Discrim => Key::misc(MiscKind::Discrim),
+            Grant::Dkc => Key::misc(MiscKind::DataKeyCreator),
+            Grant::Journalize => Key::misc(MiscKind::Journalize),
+            Grant::Meter => {
+                let user = self.user_meter(k)?;
+                self.builder(k).meter(user, u64::MAX, Key::NULL)?
+            }
+            Grant::Space => space.ok_or_else(|| InstallError::NotHere(grant.to_string()))?.with_databyte(0),
             Grant::Start(name) => {
                 let root = start_target(k.store(), name)?;
                 Builder::new(k).start_key(root, 0)
@@ -373,13 +425,13 @@ fn build(
     grants: &[Grant],
     stack_bytes: u32,
 ) -> anyhow::Result<Cda> {
+    let space = purchase.builder(k).address_space()?;
     let mut keys = Vec::with_capacity(grants.len());
     for (i, grant) in grants.iter().enumerate() {
-        keys.push((i + 1, purchase.grant(k, grant)?));
+        keys.push((i + 1, purchase.grant(k, grant, Some(space))?));
     }
     let meter = purchase.user_meter(k)?;
     let mut b = purchase.builder(k);
-    let space = b.address_space()?;
     let (pc, sp) = kernel::elf::load_with_stack(&mut b, space, program, stack_bytes)?;
     let spec = DomainSpec {
         memory: space,

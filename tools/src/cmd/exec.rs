@@ -120,10 +120,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 fn load_program(args: &Args) -> anyhow::Result<elf::Program> {
-    if let Some(grant) = args.keys.iter().find(|g| matches!(g, Grant::Bank | Grant::Start(_))) {
+    if let Some(grant) =
+        args.keys.iter().find(|g| matches!(g, Grant::Bank | Grant::Start(_) | Grant::Meter | Grant::Space))
+    {
         anyhow::bail!(
-            "--key {grant}: exec runs a lone domain with no world around it (no bank, no other domains); \
-             use `gnosis install` for that"
+            "--key {grant}: exec runs a lone domain with no world around it (no bank, no other domains, \
+             no meters); use `gnosis install` for that"
         );
     }
     anyhow::ensure!(
@@ -152,7 +154,11 @@ fn grant_key(kernel: &Kernel, grant: &Grant) -> Key {
         Grant::Bwait(n) => Key::misc_indexed(MiscKind::Bwait, *n),
         Grant::Returner => Key::misc(MiscKind::Returner),
         Grant::Discrim => Key::misc(MiscKind::Discrim),
-        Grant::Bank | Grant::Start(_) => unreachable!("EXEC001 refused by load_program"),
+        Grant::Dkc => Key::misc(MiscKind::DataKeyCreator),
+        Grant::Journalize => Key::misc(MiscKind::Journalize),
+        Grant::Bank | Grant::Start(_) | Grant::Meter | Grant::Space => {
+            unreachable!("EXEC001 refused by load_program")
+        }
     }
 }
 

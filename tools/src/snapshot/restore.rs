@@ -122,7 +122,7 @@ fn build(
     let mut imports = Vec::with_capacity(plan.targets.len());
     for target in &plan.targets {
         imports.push(match target {
-            Target::Grant(grant) => purchase.grant(k, grant)?,
+            Target::Grant(grant) => purchase.grant(k, grant, None)?,
             Target::Gate { domain, databyte } => {
                 let root = inspect::domain_named(k.store(), domain)
                     .ok_or_else(|| InstallError::NoDomain(domain.clone()))?;
