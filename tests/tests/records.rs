@@ -95,9 +95,12 @@ fn name_sequence_orders(tier: Tier) {
     let mut t = Rig::new(tier);
     assert_eq!(t.call(RCF, KT, &[], &[]).code, AKT_RCF);
     t.create(RCF_CREATE_NAME_SEQUENCE, RC);
-    let rc = |t: &mut Rig, order: u32, name: &[u8], data: &[u8]| t.call(RC, order, &record(name, data), &[KEY]);
+    let rc =
+        |t: &mut Rig, order: u32, name: &[u8], data: &[u8]| t.call(RC, order, &record(name, data), &[KEY]);
     // Added out of order, kept in name order (a shorter name first).
-    for (name, data) in [(&b"pear"[..], &b"green"[..]), (b"apple", b"red"), (b"ap", b"short"), (b"zucchini", b"")] {
+    for (name, data) in
+        [(&b"pear"[..], &b"green"[..]), (b"apple", b"red"), (b"ap", b"short"), (b"zucchini", b"")]
+    {
         assert_eq!(rc(&mut t, RCOL_ADD, name, data).code, 0, "{name:?}");
     }
     assert_eq!(rc(&mut t, RCOL_ADD, b"pear", b"again").code, RCOL_RC_DUPLICATE);
@@ -115,7 +118,9 @@ fn name_sequence_orders(tier: Tier) {
     assert_eq!(get(&mut t, RCOL_GET_GREATER_EQUAL, b"apple").1, record(b"apple", b"red"));
     assert_eq!(get(&mut t, RCOL_GET_GREATER_EQUAL, b"apples").1, record(b"pear", b"green"));
     assert_eq!(get(&mut t, RCOL_GET_GREATER_EQUAL, b"").1, record(b"ap", b"short"), "nothing sorts first");
-    for (order, name) in [(RCOL_GET_LESS, &b"ap"[..]), (RCOL_GET_GREATER, b"zucchini"), (RCOL_GET_EQUAL, b"fig")] {
+    for (order, name) in
+        [(RCOL_GET_LESS, &b"ap"[..]), (RCOL_GET_GREATER, b"zucchini"), (RCOL_GET_EQUAL, b"fig")]
+    {
         assert_eq!(get(&mut t, order, name).0, RCOL_RC_NOT_FOUND, "{order} {name:?}");
     }
 
@@ -235,7 +240,11 @@ fn weaker_keys_lose_rights_and_each_rights_value_has_one_front_end() {
     let r = t.call(RC, RCOL_WEAKEN, &read_only.to_le_bytes(), &[]);
     assert_eq!((r.code, r.string.clone()), (0, read_only.to_le_bytes().to_vec()));
     t.set(OTHER, r.keys[0]);
-    assert_eq!(t.call(RC, RCOL_WEAKEN, &read_only.to_le_bytes(), &[]).keys[0], r.keys[0], "the same front end");
+    assert_eq!(
+        t.call(RC, RCOL_WEAKEN, &read_only.to_le_bytes(), &[]).keys[0],
+        r.keys[0],
+        "the same front end"
+    );
     assert_eq!(t.call(OTHER, RCOL_WEAKEN, &0u32.to_le_bytes(), &[]).keys[0], r.keys[0], "rights only add up");
     assert_eq!(t.call(RC, RCOL_WEAKEN, &[1, 2], &[]).code, RCOL_RC_BAD_NAME);
     assert_eq!(t.call(OTHER, RCOL_GET_EQUAL, &record(b"a", b""), &[]).string, record(b"a", b"1"));
@@ -273,7 +282,11 @@ fn a_collection_buys_its_space_as_it_grows_and_gives_it_all_back() {
     let before = t.space(BANK);
     t.create(RCF_CREATE_NAME_SEQUENCE, RC);
     let empty = t.space(BANK);
-    assert_eq!((before.0 - empty.0, before.1 - empty.1), (4, 1), "a front end, state, two segment nodes, a header");
+    assert_eq!(
+        (before.0 - empty.0, before.1 - empty.1),
+        (4, 1),
+        "a front end, state, two segment nodes, a header"
+    );
     // 100 records of 400 bytes, every third with a key: pages and key nodes.
     let page = t.call(BANK, BANK_CREATE_PAGE, &[], &[]).keys[0];
     t.set(KEY, page);
@@ -283,7 +296,11 @@ fn a_collection_buys_its_space_as_it_grows_and_gives_it_all_back() {
         assert_eq!(r.code, 0, "record {i}");
     }
     let full = t.space(BANK);
-    assert_eq!(empty.1 - full.1, 100usize.div_ceil(7) as u32 + 1, "a page per 7 records (and the page given)");
+    assert_eq!(
+        empty.1 - full.1,
+        100usize.div_ceil(7) as u32 + 1,
+        "a page per 7 records (and the page given)"
+    );
     assert!(full.0 < empty.0, "the key tree's nodes");
     let r = t.call(RC, RCOL_GET_EQUAL, &record(b"r099", b""), &[]);
     assert_eq!((r.code, r.keys[0], r.string[5..].to_vec()), (RCOL_RC_WITH_KEY, page, vec![99; 400]));
@@ -311,7 +328,10 @@ fn a_full_collection_and_an_empty_bank_answer_return_codes() {
     let r = t.call(RC, RCOL_ADD, &record(b"more", b""), &[]);
     assert_eq!(r.code, RCOL_RC_FULL);
     assert_eq!(t.call(RC, KT, &[], &[]).string[4..8], RCOL_MAX_RECORDS.to_le_bytes());
-    assert_eq!(t.call(RC, RCOL_GET_LAST, &[], &[]).string, record(&(RCOL_MAX_RECORDS - 1).to_be_bytes(), b""));
+    assert_eq!(
+        t.call(RC, RCOL_GET_LAST, &[], &[]).string,
+        record(&(RCOL_MAX_RECORDS - 1).to_be_bytes(), b"")
+    );
 
     // A bank with room for the collection and one cell page.
     let limits: Vec<u8> = [5u32, 2].iter().flat_map(|n| n.to_le_bytes()).collect();
@@ -325,8 +345,16 @@ fn a_full_collection_and_an_empty_bank_answer_return_codes() {
     t.set(KEY, small);
     assert_eq!(t.call(OTHER, RCOL_ADD_KEY, &record(&[0, 1], b""), &[KEY]).code, RCOL_RC_NO_PAGES);
     assert_eq!(t.call(OTHER, RCOL_DELETE, &record(&[6], b""), &[]).code, 0);
-    assert_eq!(t.call(OTHER, RCOL_ADD_KEY, &record(b"k", b""), &[KEY]).code, RCOL_RC_NO_NODES, "the key tree");
-    assert_eq!(t.call(OTHER, RCOL_GET_EQUAL, &record(b"k", b""), &[]).code, RCOL_RC_NOT_FOUND, "nothing added");
+    assert_eq!(
+        t.call(OTHER, RCOL_ADD_KEY, &record(b"k", b""), &[KEY]).code,
+        RCOL_RC_NO_NODES,
+        "the key tree"
+    );
+    assert_eq!(
+        t.call(OTHER, RCOL_GET_EQUAL, &record(b"k", b""), &[]).code,
+        RCOL_RC_NOT_FOUND,
+        "nothing added"
+    );
     assert_eq!(t.call(OTHER, RCOL_ADD, &record(b"k", b""), &[]).code, 0, "a key-less record fits");
     // A bank with no room for a collection at all.
     let none = t.call(operator_keys::BANK, BANK_CREATE_BANK, &[2, 0, 0, 0, 9, 0, 0, 0], &[]).keys[0];
@@ -412,7 +440,10 @@ fn collections_survive_a_crash_as_the_last_checkpoint_left_them() {
     let op = Operator::find(&k).unwrap().unwrap();
     let r = op.call(&mut k, RC, RCOL_GET_FIRST, &[], &[]).unwrap();
     assert_eq!((r.code, r.keys[0], r.string), (RCOL_RC_WITH_KEY, page, record(b"kept", b"before")));
-    assert_eq!(op.call(&mut k, RC, RCOL_GET_EQUAL, &record(b"lost", b""), &[]).unwrap().code, RCOL_RC_NOT_FOUND);
+    assert_eq!(
+        op.call(&mut k, RC, RCOL_GET_EQUAL, &record(b"lost", b""), &[]).unwrap().code,
+        RCOL_RC_NOT_FOUND
+    );
     assert_eq!(op.call(&mut k, RC, RCOL_ADD, &record(b"new", b""), &[]).unwrap().code, 0);
     assert_eq!(op.call(&mut k, RC, RCOL_GET_LAST, &[], &[]).unwrap().string, record(b"new", b""));
     k.check_invariants().unwrap();

@@ -10,7 +10,8 @@
 //! so from then on new objects come only from the bank.
 
 use crate::layout::{
-    CHANNEL_COUNTER, CHANNEL_SHELL, CHANNEL_USER, CONFIG, CRASH_TABLE, JOURNAL, NODE_OWNER, PAGE_OWNER, WINDOW,
+    CHANNEL_COUNTER, CHANNEL_SHELL, CHANNEL_USER, CONFIG, CRASH_TABLE, JOURNAL, NODE_OWNER, PAGE_OWNER,
+    WINDOW,
 };
 use kernel::builder::{Builder, DomainSpec};
 use kernel::device::CONSOLE;
@@ -285,16 +286,8 @@ fn spawn(
             Mapping::Window { register } => keys.push((register, window_node(b, space)?)),
         }
     }
-    let spec = DomainSpec {
-        memory: space,
-        meter,
-        pc,
-        sp,
-        keys,
-        name: name.into(),
-        state,
-        ..Default::default()
-    };
+    let spec =
+        DomainSpec { memory: space, meter, pc, sp, keys, name: name.into(), state, ..Default::default() };
     Ok((b.domain(&spec)?, config))
 }
 

@@ -42,7 +42,7 @@ const USER_LEN: usize = 8;
 const USER: usize = 16;
 const BITMAP: usize = USER + MAX_USER_DATA;
 const INDEX: usize = BITMAP + MAX_RECORDS / 8 + 2;
-const _: () = assert!(INDEX + 2 * MAX_RECORDS <= PAGE && MAX_RECORDS % CELLS_PER_PAGE == 0);
+const _: () = assert!(INDEX + 2 * MAX_RECORDS <= PAGE && MAX_RECORDS.is_multiple_of(CELLS_PER_PAGE));
 
 /// The segment's bytes are not a record collection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -94,7 +94,8 @@ fn main() {
     let mut request = [0u8; MAX_RECORD + 1];
     let mut out = [0u8; MAX_RECORD];
     serve(Returner(reg::RETURNER), &mut request, &mut out, |req, out| {
-        let answer = if req.databyte == CREATOR { create(req) } else { serve_collection(&mut window, req, out) };
+        let answer =
+            if req.databyte == CREATOR { create(req) } else { serve_collection(&mut window, req, out) };
         answer.unwrap_or_else(Reply::code)
     })
 }
@@ -308,7 +309,13 @@ impl Served<'_> {
         Ok(answer(0, &out[..4], true))
     }
 
-    fn store<'r>(&mut self, record: &[u8], with_key: bool, how: Store, out: &'r mut [u8; MAX_RECORD]) -> Answer<'r> {
+    fn store<'r>(
+        &mut self,
+        record: &[u8],
+        with_key: bool,
+        how: Store,
+        out: &'r mut [u8; MAX_RECORD],
+    ) -> Answer<'r> {
         let name = records::name_of(record).ok_or(abi::RCOL_RC_FORMAT)?;
         if self.entry_sequence && how != Store::Replace && name == [0; 4] {
             return self.append(record, with_key, out);
@@ -334,7 +341,9 @@ impl Served<'_> {
         let view = self.view()?;
         let count = view.count()?;
         let last = match count.checked_sub(1) {
-            Some(p) => records::name_of(view.at(p)?.1).and_then(|n| n.try_into().ok()).map_or(0, u32::from_be_bytes),
+            Some(p) => {
+                records::name_of(view.at(p)?.1).and_then(|n| n.try_into().ok()).map_or(0, u32::from_be_bytes)
+            }
             None => 0,
         };
         let name = last.checked_add(1).ok_or(abi::RCOL_RC_FULL)?.to_be_bytes();
@@ -371,7 +380,13 @@ impl Served<'_> {
         Ok(())
     }
 
-    fn replace<'r>(&mut self, position: usize, record: &[u8], with_key: bool, out: &'r mut [u8; MAX_RECORD]) -> Answer<'r> {
+    fn replace<'r>(
+        &mut self,
+        position: usize,
+        record: &[u8],
+        with_key: bool,
+        out: &'r mut [u8; MAX_RECORD],
+    ) -> Answer<'r> {
         let view = self.view()?;
         let (cell, old, had_key) = view.at(position)?;
         let n = copy(out, old);
@@ -571,7 +586,7 @@ fn sell_page(page: usize) {
     Node(T1).fetch((page / 16) as u32, T2);
     Node(T2).swap((page % 16) as u32, Key::NULL, T3);
     bank().destroy_page(T3);
-    if page % 16 == 0 {
+    if page.is_multiple_of(16) {
         Node(T1).swap((page / 16) as u32, Key::NULL, T2);
         sell_node(T2);
     }
