@@ -124,7 +124,7 @@ fn a_run_racing_a_format_finds_no_image_or_a_whole_one() {
         let said = text(&run);
         if run.status.success() {
             assert!(
-                said.contains("from checkpoint generation 2") && said.contains("7 domains ready"),
+                said.contains("from checkpoint generation 2") && said.contains("11 domains ready"),
                 "{said}"
             );
         } else {
@@ -189,7 +189,7 @@ fn of_concurrent_formats_of_one_path_exactly_one_wins_and_the_image_is_whole() {
         let formats: Vec<Child> = (0..3)
             .map(|_| {
                 Command::new(BIN)
-                    .args(["format", s(&image), "--size", "4MiB"])
+                    .args(["format", s(&image), "--size", "8MiB"])
                     .stdout(Stdio::piped())
                     .stderr(Stdio::piped())
                     .spawn()
