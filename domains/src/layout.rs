@@ -13,6 +13,9 @@ pub const CRASH_TABLE: u32 = 0x0030_0000;
 pub const NODE_OWNER: u32 = 0x0100_0000;
 /// Where the space bank maps its page owner table (a u16 per page of its range).
 pub const PAGE_OWNER: u32 = 0x0200_0000;
+/// Where a server that works on objects' segments sees them (a 1 MiB
+/// window, slot 0 of an lss-5 node; `domains/system/src/window.rs`).
+pub const WINDOW: u32 = 0x4000_0000;
 /// The most banks (the prime bank and its sub-banks) at once.
 pub const MAX_BANKS: u32 = 1024;
 /// Entries the crash table keeps (the newest; KeyKOS kept 100).
@@ -30,6 +33,7 @@ pub const CHANNEL_USER: u32 = 4;
 pub const DEFINES: &[(&str, u32)] = &[
     ("CONFIG", CONFIG),
     ("JOURNAL", JOURNAL),
+    ("WINDOW", WINDOW),
     ("CRASH_TABLE", CRASH_TABLE),
     ("NODE_OWNER", NODE_OWNER),
     ("PAGE_OWNER", PAGE_OWNER),

@@ -497,6 +497,157 @@ abi! { BANK, "the space bank (bank.s; page orders are node orders + 16)":
     BANK_RC_EXHAUSTED = 2;
 }
 
+abi! { CLOCK, "the clock (domains/system/src/bin/clock.rs, design.md §24)":
+    /// Alleged type of the clock.
+    AKT_CLOCK = 0x12;
+    /// Nanoseconds since midnight UTC (u64) of the u64 Unix ns given, or of now.
+    CLOCK_SINCE_MIDNIGHT = 3;
+    /// The time now: u64 Unix ns.
+    CLOCK_NOW = 4;
+    /// "YYYY-MM-DDTHH:MM:SS.mmmZ" (24 bytes) of the u64 Unix ns given, or of now.
+    CLOCK_ISO8601 = 5;
+    /// The calendar offset: i64 Unix ns minus system ns.
+    CLOCK_OFFSET = 9;
+}
+
+abi! { RECORDS, "record collections (domains/system/src/bin/rcol.rs, design.md §24; KeyKOS rc.h)":
+    /// Alleged type of the record-collection factory (RCF).
+    AKT_RCF = 0x0F;
+    /// Alleged type of an entry-sequence record collection.
+    AKT_RC_ENTRY_SEQUENCE = 0x16;
+    /// Alleged type of a name-sequence record collection.
+    AKT_RC_NAME_SEQUENCE = 0x17;
+    /// RCF: keys (psb, meter, sb) -> an entry-sequence collection; + 2 * the longest record (0: RCOL_MAX_RECORD).
+    RCF_CREATE_ENTRY_SEQUENCE = 0;
+    /// RCF: keys (psb, meter, sb) -> a name-sequence collection; + 2 * the longest record.
+    RCF_CREATE_NAME_SEQUENCE = 1;
+    /// RCF return code: key 0 is not an official bank.
+    RCF_RC_NOT_OFFICIAL_BANK = 1;
+    /// RCF return code: the bank has no room for the collection.
+    RCF_RC_NO_SPACE = 2;
+    /// u32 rights mask (RCOL_NO_* bits) ORed into this key's -> u32 the new rights + key 0 a weaker key.
+    RCOL_WEAKEN = 0;
+    /// Delete every record.
+    RCOL_EMPTY = 1;
+    /// Add the record or replace the one of its name (reply: the old record, rc 1 with its key or 2).
+    RCOL_ADD_REPLACE = 2;
+    /// Add the record (rc 3 if the name exists; entry sequence: name 4 zero bytes, reply [4, the new name]).
+    RCOL_ADD = 3;
+    /// Replace the record of its name (rc 4 if none; reply the old record, rc 1 with its key or 2).
+    RCOL_REPLACE = 4;
+    /// RCOL_ADD_REPLACE, the record holding key 0.
+    RCOL_ADD_REPLACE_KEY = 5;
+    /// RCOL_ADD, the record holding key 0.
+    RCOL_ADD_KEY = 6;
+    /// RCOL_REPLACE, the record holding key 0.
+    RCOL_REPLACE_KEY = 7;
+    /// The first record (rc 1: with its key as key 0; 4: none).
+    RCOL_GET_FIRST = 8;
+    /// The last record whose name is less than the one given.
+    RCOL_GET_LESS = 9;
+    /// The last record whose name is less than or equal to the one given.
+    RCOL_GET_LESS_EQUAL = 10;
+    /// The record of the name given.
+    RCOL_GET_EQUAL = 11;
+    /// The first record whose name is greater than or equal to the one given.
+    RCOL_GET_GREATER_EQUAL = 12;
+    /// The first record whose name is greater than the one given.
+    RCOL_GET_GREATER = 13;
+    /// The last record.
+    RCOL_GET_LAST = 14;
+    /// Name sequence: delete the record of the name given; reply it and its key (rc 0).
+    RCOL_DELETE = 15;
+    /// Entry sequence: delete the record named and every later one (name sequence: RCOL_DELETE).
+    RCOL_TRUNCATE_AT = 16;
+    /// Entry sequence: delete every record after the one named (no name: every record).
+    RCOL_TRUNCATE_AFTER = 17;
+    /// Keep up to RCOL_MAX_USER_DATA bytes of the user's.
+    RCOL_WRITE_USER_DATA = 18;
+    /// The user's bytes.
+    RCOL_READ_USER_DATA = 19;
+    /// Destroy the collection: every node and page it bought goes back to its bank.
+    RCOL_DESTROY = KT + 4;
+    /// Return code: done, the reply holds a key (or: the record replaced held one).
+    RCOL_RC_WITH_KEY = 1;
+    /// Return code: the record replaced held no key.
+    RCOL_RC_NO_KEY_REPLACED = 2;
+    /// Return code: a record of that name exists.
+    RCOL_RC_DUPLICATE = 3;
+    /// Return code: no such record.
+    RCOL_RC_NOT_FOUND = 4;
+    /// Return code: the user data is longer than RCOL_MAX_USER_DATA.
+    RCOL_RC_LENGTH = 6;
+    /// Return code: not a name of this entry sequence (4 bytes; 4 zero bytes to add), or a weaken mask not 4 bytes.
+    RCOL_RC_BAD_NAME = 7;
+    /// Return code: this key's rights do not allow it.
+    RCOL_RC_NOT_ALLOWED = 8;
+    /// Return code: the collection's bank has no node for it.
+    RCOL_RC_NO_NODES = 9;
+    /// Return code: the collection's bank has no page for it.
+    RCOL_RC_NO_PAGES = 10;
+    /// Return code: the collection holds RCOL_MAX_RECORDS records.
+    RCOL_RC_FULL = 11;
+    /// Return code: the record is longer than the collection's longest.
+    RCOL_RC_MAX_LENGTH = 12;
+    /// Return code: the record's name length runs past its end.
+    RCOL_RC_FORMAT = KT + 3;
+    /// Right: may not read the user data.
+    RCOL_NO_READ_USER = 0x40;
+    /// Right: may not write the user data.
+    RCOL_NO_WRITE_USER = 0x20;
+    /// Right: may not read records.
+    RCOL_NO_READ = 0x10;
+    /// Right: may not add or replace records.
+    RCOL_NO_WRITE = 0x08;
+    /// Right: may not replace an existing record.
+    RCOL_NO_UPDATE = 0x04;
+    /// Right: may not delete records.
+    RCOL_NO_DELETE = 0x02;
+    /// Right: may not empty, truncate or destroy the collection.
+    RCOL_NO_EMPTY = 0x01;
+    /// The longest record: 1 byte name length, the name, the data.
+    RCOL_MAX_RECORD = 512;
+    /// The most user data.
+    RCOL_MAX_USER_DATA = 128;
+    /// The most records in one collection.
+    RCOL_MAX_RECORDS = 1008;
+}
+
+abi! { WAIT, "wait objects and their factory (domains/system/src/bin/waitf.rs, design.md §24; KeyKOS wait.h)":
+    /// Alleged type of the wait-object factory (WaitF).
+    AKT_WAITF = 0x325;
+    /// Alleged type of a wait object.
+    AKT_WAIT = 0x25;
+    /// WaitF: keys (psb, meter, sb) -> a wait object (rc RCF_RC_NOT_OFFICIAL_BANK, RCF_RC_NO_SPACE).
+    WAITF_CREATE = 0;
+    /// Wait until the wake-up time (rc 0; at once if it has passed; never if none is set).
+    WAIT_WAIT = 0;
+    /// Set the wake-up time: u64 Unix ns.
+    WAIT_SET_TOD = 1;
+    /// Set the wake-up time to now + u64 microseconds.
+    WAIT_SET_INTERVAL = 2;
+    /// WAIT_SET_TOD, then WAIT_WAIT.
+    WAIT_SET_TOD_AND_WAIT = 3;
+    /// WAIT_SET_INTERVAL, then WAIT_WAIT.
+    WAIT_SET_INTERVAL_AND_WAIT = 4;
+    /// The wake-up time as "YYYY-MM-DDTHH:MM:SS.mmmZ" (24 bytes; rc 4 if none is set).
+    WAIT_SHOW_TIME = 5;
+    /// The time now: u64 Unix ns.
+    WAIT_SHOW_TOD = 7;
+    /// Destroy the wait object (its waiter gets RC_DATA); its node goes back to its bank.
+    WAIT_DESTROY = KT + 4;
+    /// Return code: another caller is waiting on this object.
+    WAIT_RC_BUSY = 1;
+    /// Return code: the multiplexer has no room for another waiter.
+    WAIT_RC_FULL = 2;
+    /// Return code of WAIT_SHOW_TIME: no wake-up time is set.
+    WAIT_RC_NOT_SET = 4;
+    /// Return code: the string is not a u64.
+    WAIT_RC_FORMAT = KT + 3;
+    /// The most callers waiting on wait objects at once.
+    WAIT_MAX_WAITERS = 128;
+}
+
 /// Every constant, by group, in header order.
 pub const TABLE: &[&[Constant]] = &[
     COMMON,
@@ -516,6 +667,9 @@ pub const TABLE: &[&[Constant]] = &[
     CONSOLE_DOMAIN,
     KV,
     BANK,
+    CLOCK,
+    RECORDS,
+    WAIT,
 ];
 
 #[cfg(test)]

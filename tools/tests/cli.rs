@@ -23,7 +23,7 @@ fn format_image(dir: &Path, name: &str, size: &str) -> PathBuf {
 #[test]
 fn format_builds_the_primordial_world_and_it_checks_clean() {
     let dir = tempfile::tempdir().unwrap();
-    for size in ["4MiB", "64MiB"] {
+    for size in ["8MiB", "64MiB"] {
         let path = dir.path().join(format!("{size}.img"));
         let p = path.to_str().unwrap();
         let o = gnosis(&["format", p, "--size", size]);

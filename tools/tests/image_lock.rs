@@ -186,7 +186,7 @@ fn of_concurrent_formats_of_one_path_exactly_one_wins_and_the_image_is_whole() {
         let formats: Vec<Child> = (0..3)
             .map(|_| {
                 Command::new(BIN)
-                    .args(["format", s(&image), "--size", "4MiB"])
+                    .args(["format", s(&image), "--size", "8MiB"])
                     .stdout(Stdio::piped())
                     .stderr(Stdio::piped())
                     .spawn()

@@ -11,6 +11,7 @@
 
 use crate::layout::{
     CHANNEL_COUNTER, CHANNEL_SHELL, CHANNEL_USER, CONFIG, CRASH_TABLE, JOURNAL, NODE_OWNER, PAGE_OWNER,
+    WINDOW,
 };
 use kernel::builder::{Builder, DomainSpec};
 use kernel::device::CONSOLE;
@@ -47,9 +48,19 @@ pub mod operator_keys {
     pub const KV: usize = 3;
     /// The user meter, which installed programs run on.
     pub const USER_METER: usize = 4;
+    /// The system directory (a name-sequence record collection, design.md
+    /// §24), with every right.
+    pub const DIRECTORY: usize = 5;
     /// Scratch: the bank `gnosis install` is buying from.
     pub const SCRATCH_BANK: usize = 6;
 }
+
+/// The databyte of the record-collection factory's start key (RCF) to the
+/// `rcol` server; its collections' front ends use 0..=0x7F, their rights.
+pub const RCF_FACET: u8 = 0xFF;
+/// The databyte of the wait-object factory's start key (WaitF) to the
+/// `waitf` server.
+pub const WAITF_FACET: u8 = 0xFF;
 
 /// The console's control facet: a start key with this databyte mutes any
 /// channel (the shell's `counter on|off`); only the shell holds one.
@@ -61,6 +72,12 @@ const SYSTEM_STACK: u32 = 16 * 1024;
 const BWAIT_CKPTDVR: u32 = 0;
 /// The counter's BWAIT object.
 const BWAIT_COUNTER: u32 = 1;
+/// The wait multiplexer's BWAIT object (`waitf` and its ticker); `install`
+/// must never grant it.
+pub const BWAIT_WAIT_MULTIPLEXER: u32 = 7;
+/// The databyte of the wait multiplexer's tick facet, which only its
+/// ticker holds (`domains/system/src/bin/waitf.rs`).
+const WAIT_TICK_FACET: u8 = 0xFE;
 /// The front-end node slot holding the bank's start key.
 const BANK_KEEPER_SLOT: u8 = 14;
 /// The front-end node slot holding its format key.
@@ -74,6 +91,10 @@ enum Mapping {
     Journal { writable: bool },
     /// Fresh zeroed pages over `len` bytes at `vaddr`.
     Fresh { vaddr: u32, len: u32 },
+    /// The server's window (`domains/system/src/window.rs`): an lss-5 node
+    /// whose slot 0 covers the MiB at `WINDOW`, a node key to it in key
+    /// register `register`.
+    Window { register: usize },
 }
 
 /// Builds the primordial world in a freshly formatted, booted image. Every
@@ -172,6 +193,15 @@ pub fn build(k: &mut Kernel, settings: &Settings) -> anyhow::Result<()> {
         &[(7, timer)],
         vec![Mapping::Journal { writable: false }],
     )?;
+    let rcol = spawn_server(&mut b, "rcol", system, prime_bank, &[], vec![Mapping::Window { register: 7 }])?;
+    let directory = empty_directory(&mut b, rcol, prime_bank)?;
+    b.set_key_register(operator.root, operator_keys::DIRECTORY, directory)?;
+    let bwait = Key::misc_indexed(MiscKind::Bwait, BWAIT_WAIT_MULTIPLEXER);
+    let waitf_keys = [(7, bwait), (8, timer), (9, parking_tree(&mut b)?)];
+    let journal = vec![Mapping::Journal { writable: false }];
+    let waitf = spawn_server(&mut b, "waitf", system, prime_bank, &waitf_keys, journal)?;
+    let ticker_keys = [(1, bwait), (2, b.start_key(waitf, WAIT_TICK_FACET))];
+    spawn(&mut b, "waittick", system, RunState::Running, &ticker_keys, vec![])?;
 
     // The ranges: every object above what the big bang used.
     let (first_node, first_page) = b.high_water();
@@ -237,6 +267,7 @@ fn spawn(
     let space = b.address_space()?;
     let (pc, sp) = kernel::elf::load_with_stack(b, space, &elf, SYSTEM_STACK)?;
     let mut config = None;
+    let mut keys = keys.to_vec();
     for mapping in mappings {
         match mapping {
             Mapping::Config(bytes) => {
@@ -252,17 +283,73 @@ fn spawn(
             Mapping::Fresh { vaddr, len } => {
                 b.map_fresh(space, vaddr, len.max(1), false)?;
             }
+            Mapping::Window { register } => keys.push((register, window_node(b, space)?)),
         }
     }
-    let spec = DomainSpec {
-        memory: space,
-        meter,
-        pc,
-        sp,
-        keys: keys.to_vec(),
-        name: name.into(),
-        state,
-        ..Default::default()
-    };
+    let spec =
+        DomainSpec { memory: space, meter, pc, sp, keys, name: name.into(), state, ..Default::default() };
     Ok((b.domain(&spec)?, config))
+}
+
+/// Makes the nodes down to the lss-5 node whose slot 0 covers `WINDOW` in
+/// the black tree `space` (nothing else is mapped in its 16 MiB); a node
+/// key to it.
+fn window_node(b: &mut Builder, space: Key) -> anyhow::Result<Key> {
+    let mut node = space.cda();
+    for lss in (5..kernel::builder::ROOT_LSS).rev() {
+        let fresh = b.node()?;
+        let slot = (WINDOW >> (4 * (u32::from(lss) + 1)) & 0xF) as usize;
+        b.set(node, slot, b.key(KeyType::Node, fresh, lss))?;
+        node = fresh;
+    }
+    Ok(b.key(KeyType::Node, node, 0))
+}
+
+/// Record-collection front-end kind (`domains/system/src/bin/rcol.rs`).
+const RC_KIND: u64 = b'R' as u64;
+/// The state-node slots of a collection (`rcol.rs`).
+const RC_DATA: usize = 0;
+const RC_BANK: usize = 1;
+const RC_FRONTS: usize = 3;
+const RC_SHAPE: usize = 4;
+/// A name-sequence collection of records up to 512 bytes.
+const RC_NAME_SEQUENCE_512: u64 = 1 | 512 << 8;
+
+/// The system directory: an empty name-sequence record collection, laid
+/// out as `rcol.rs` lays out the ones its factory makes (a front end, the
+/// state node, the data segment's lss-4 root and first lss-3 node, a zero
+/// header page), whose bank is the prime bank; a key with every right.
+fn empty_directory(b: &mut Builder, rcol: Cda, prime_bank: Key) -> anyhow::Result<Key> {
+    let header = b.page()?;
+    let first = b.node()?;
+    b.set(first, 0, b.key(KeyType::Page, header, 0))?;
+    let data = b.node()?;
+    b.set(data, 0, b.key(KeyType::Node, first, 3))?;
+    let state = b.node()?;
+    let front = b.node()?;
+    let front_format = kernel::segment::format_key(0, 0, Some(BANK_KEEPER_SLOT), None);
+    for (node, slot, key) in [
+        (state, RC_DATA, b.key(KeyType::Node, data, 4)),
+        (state, RC_BANK, prime_bank),
+        (state, RC_FRONTS, b.key(KeyType::Node, front, 0)),
+        (state, RC_SHAPE, Key::data(RC_NAME_SEQUENCE_512)),
+        (front, 0, b.key(KeyType::Node, state, 0)),
+        (front, 13, Key::data(RC_KIND << 8)),
+        (front, BANK_KEEPER_SLOT as usize, b.start_key(rcol, 0)),
+        (front, FORMAT_SLOT, front_format),
+    ] {
+        b.set(node, slot, key)?;
+    }
+    Ok(b.key(KeyType::Segment, front, 0))
+}
+
+/// The wait multiplexer's parking tree: a node of 16 node keys to nodes
+/// whose slots hold waiters' resume keys (`waitf.rs`); a node key to it.
+fn parking_tree(b: &mut Builder) -> anyhow::Result<Key> {
+    let root = b.node()?;
+    for slot in 0..16 {
+        let leaf = b.node()?;
+        b.set(root, slot, b.key(KeyType::Node, leaf, 0))?;
+    }
+    Ok(b.key(KeyType::Node, root, 0))
 }

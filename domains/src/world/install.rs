@@ -120,7 +120,7 @@ pub enum Grant {
     Timer,
     /// The checkpoint key.
     Checkpoint,
-    /// A BWAIT object (2..8: 0 and 1 belong to the checkpoint driver and the counter).
+    /// A BWAIT object (2..=6: 0 and 1 are the checkpoint driver's and the counter's, 7 the wait multiplexer's).
     Bwait(u32),
     /// A start key to the domain of that name.
     Start(String),
@@ -142,7 +142,7 @@ pub enum Grant {
 }
 
 /// The grants, as the command line names them.
-const GRANT_NAMES: &str = "console, bank, timer, checkpoint, returner, discrim, dkc, journalize, meter, space, bwait:N (N from 2 to 7), start:NAME";
+const GRANT_NAMES: &str = "console, bank, timer, checkpoint, returner, discrim, dkc, journalize, meter, space, bwait:N (N from 2 to 6), start:NAME";
 
 impl std::fmt::Display for Grant {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -183,10 +183,12 @@ impl FromStr for Grant {
                 _ => Err(format!("unknown key '{text}'; {usage}")),
             },
             Some(("bwait", n)) => match n.parse::<u32>() {
-                Ok(n) if (BWAITS_IN_USE..kernel::wait::BWAIT_OBJECTS as u32).contains(&n) => {
+                Ok(n) if (BWAITS_IN_USE..super::big_bang::BWAIT_WAIT_MULTIPLEXER).contains(&n) => {
                     Ok(Grant::Bwait(n))
                 }
-                _ => Err(format!("'{text}': the free BWAIT objects are 2 to 7")),
+                _ => Err(format!(
+                    "'{text}': the free BWAIT objects are 2 to 6 (0, 1 and 7 are the system's; a wait object is a timer of a program's own)"
+                )),
             },
             Some(("start", name)) if !name.is_empty() => Ok(Grant::Start(name.to_string())),
             _ => Err(format!("unknown key '{text}'; {usage}")),

@@ -17,6 +17,9 @@
 #![no_std]
 
 pub mod object;
+pub mod records;
+pub mod time;
+pub mod window;
 
 /// A u64 field of a page mapped read-only at `address` (the journal page's
 /// kernel fields, for the clock).

@@ -111,7 +111,7 @@ fn make(
     let mut kernel = super::boot(path, Background::Inline)?;
     big_bang::build(&mut kernel, &settings).with_context(|| {
         format!(
-            "the primordial world does not fit in {}: make the image at least 4MiB, or pass --bare for an empty one",
+            "the primordial world does not fit in {}: make the image at least 8MiB, or pass --bare for an empty one",
             human_bytes(geometry.total_frames * FRAME_BYTES)
         )
     })?;

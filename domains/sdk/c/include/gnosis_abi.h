@@ -239,9 +239,87 @@
 #define BANK_RC_LIMIT 0x1u /* Return code: a limit is reached (or: not from this bank). */
 #define BANK_RC_EXHAUSTED 0x2u /* Return code: the range is exhausted (or: no room for another bank). */
 
+/* the clock (domains/system/src/bin/clock.rs, design.md §24) */
+#define AKT_CLOCK 0x12u /* Alleged type of the clock. */
+#define CLOCK_SINCE_MIDNIGHT 0x3u /* Nanoseconds since midnight UTC (u64) of the u64 Unix ns given, or of now. */
+#define CLOCK_NOW 0x4u /* The time now: u64 Unix ns. */
+#define CLOCK_ISO8601 0x5u /* "YYYY-MM-DDTHH:MM:SS.mmmZ" (24 bytes) of the u64 Unix ns given, or of now. */
+#define CLOCK_OFFSET 0x9u /* The calendar offset: i64 Unix ns minus system ns. */
+
+/* record collections (domains/system/src/bin/rcol.rs, design.md §24; KeyKOS rc.h) */
+#define AKT_RCF 0xfu /* Alleged type of the record-collection factory (RCF). */
+#define AKT_RC_ENTRY_SEQUENCE 0x16u /* Alleged type of an entry-sequence record collection. */
+#define AKT_RC_NAME_SEQUENCE 0x17u /* Alleged type of a name-sequence record collection. */
+#define RCF_CREATE_ENTRY_SEQUENCE 0x0u /* RCF: keys (psb, meter, sb) -> an entry-sequence collection; + 2 * the longest record (0: RCOL_MAX_RECORD). */
+#define RCF_CREATE_NAME_SEQUENCE 0x1u /* RCF: keys (psb, meter, sb) -> a name-sequence collection; + 2 * the longest record. */
+#define RCF_RC_NOT_OFFICIAL_BANK 0x1u /* RCF return code: key 0 is not an official bank. */
+#define RCF_RC_NO_SPACE 0x2u /* RCF return code: the bank has no room for the collection. */
+#define RCOL_WEAKEN 0x0u /* u32 rights mask (RCOL_NO_* bits) ORed into this key's -> u32 the new rights + key 0 a weaker key. */
+#define RCOL_EMPTY 0x1u /* Delete every record. */
+#define RCOL_ADD_REPLACE 0x2u /* Add the record or replace the one of its name (reply: the old record, rc 1 with its key or 2). */
+#define RCOL_ADD 0x3u /* Add the record (rc 3 if the name exists; entry sequence: name 4 zero bytes, reply [4, the new name]). */
+#define RCOL_REPLACE 0x4u /* Replace the record of its name (rc 4 if none; reply the old record, rc 1 with its key or 2). */
+#define RCOL_ADD_REPLACE_KEY 0x5u /* RCOL_ADD_REPLACE, the record holding key 0. */
+#define RCOL_ADD_KEY 0x6u /* RCOL_ADD, the record holding key 0. */
+#define RCOL_REPLACE_KEY 0x7u /* RCOL_REPLACE, the record holding key 0. */
+#define RCOL_GET_FIRST 0x8u /* The first record (rc 1: with its key as key 0; 4: none). */
+#define RCOL_GET_LESS 0x9u /* The last record whose name is less than the one given. */
+#define RCOL_GET_LESS_EQUAL 0xau /* The last record whose name is less than or equal to the one given. */
+#define RCOL_GET_EQUAL 0xbu /* The record of the name given. */
+#define RCOL_GET_GREATER_EQUAL 0xcu /* The first record whose name is greater than or equal to the one given. */
+#define RCOL_GET_GREATER 0xdu /* The first record whose name is greater than the one given. */
+#define RCOL_GET_LAST 0xeu /* The last record. */
+#define RCOL_DELETE 0xfu /* Name sequence: delete the record of the name given; reply it and its key (rc 0). */
+#define RCOL_TRUNCATE_AT 0x10u /* Entry sequence: delete the record named and every later one (name sequence: RCOL_DELETE). */
+#define RCOL_TRUNCATE_AFTER 0x11u /* Entry sequence: delete every record after the one named (no name: every record). */
+#define RCOL_WRITE_USER_DATA 0x12u /* Keep up to RCOL_MAX_USER_DATA bytes of the user's. */
+#define RCOL_READ_USER_DATA 0x13u /* The user's bytes. */
+#define RCOL_DESTROY 0x80000004u /* Destroy the collection: every node and page it bought goes back to its bank. */
+#define RCOL_RC_WITH_KEY 0x1u /* Return code: done, the reply holds a key (or: the record replaced held one). */
+#define RCOL_RC_NO_KEY_REPLACED 0x2u /* Return code: the record replaced held no key. */
+#define RCOL_RC_DUPLICATE 0x3u /* Return code: a record of that name exists. */
+#define RCOL_RC_NOT_FOUND 0x4u /* Return code: no such record. */
+#define RCOL_RC_LENGTH 0x6u /* Return code: the user data is longer than RCOL_MAX_USER_DATA. */
+#define RCOL_RC_BAD_NAME 0x7u /* Return code: not a name of this entry sequence (4 bytes; 4 zero bytes to add), or a weaken mask not 4 bytes. */
+#define RCOL_RC_NOT_ALLOWED 0x8u /* Return code: this key's rights do not allow it. */
+#define RCOL_RC_NO_NODES 0x9u /* Return code: the collection's bank has no node for it. */
+#define RCOL_RC_NO_PAGES 0xau /* Return code: the collection's bank has no page for it. */
+#define RCOL_RC_FULL 0xbu /* Return code: the collection holds RCOL_MAX_RECORDS records. */
+#define RCOL_RC_MAX_LENGTH 0xcu /* Return code: the record is longer than the collection's longest. */
+#define RCOL_RC_FORMAT 0x80000003u /* Return code: the record's name length runs past its end. */
+#define RCOL_NO_READ_USER 0x40u /* Right: may not read the user data. */
+#define RCOL_NO_WRITE_USER 0x20u /* Right: may not write the user data. */
+#define RCOL_NO_READ 0x10u /* Right: may not read records. */
+#define RCOL_NO_WRITE 0x8u /* Right: may not add or replace records. */
+#define RCOL_NO_UPDATE 0x4u /* Right: may not replace an existing record. */
+#define RCOL_NO_DELETE 0x2u /* Right: may not delete records. */
+#define RCOL_NO_EMPTY 0x1u /* Right: may not empty, truncate or destroy the collection. */
+#define RCOL_MAX_RECORD 0x200u /* The longest record: 1 byte name length, the name, the data. */
+#define RCOL_MAX_USER_DATA 0x80u /* The most user data. */
+#define RCOL_MAX_RECORDS 0x3f0u /* The most records in one collection. */
+
+/* wait objects and their factory (domains/system/src/bin/waitf.rs, design.md §24; KeyKOS wait.h) */
+#define AKT_WAITF 0x325u /* Alleged type of the wait-object factory (WaitF). */
+#define AKT_WAIT 0x25u /* Alleged type of a wait object. */
+#define WAITF_CREATE 0x0u /* WaitF: keys (psb, meter, sb) -> a wait object (rc RCF_RC_NOT_OFFICIAL_BANK, RCF_RC_NO_SPACE). */
+#define WAIT_WAIT 0x0u /* Wait until the wake-up time (rc 0; at once if it has passed; never if none is set). */
+#define WAIT_SET_TOD 0x1u /* Set the wake-up time: u64 Unix ns. */
+#define WAIT_SET_INTERVAL 0x2u /* Set the wake-up time to now + u64 microseconds. */
+#define WAIT_SET_TOD_AND_WAIT 0x3u /* WAIT_SET_TOD, then WAIT_WAIT. */
+#define WAIT_SET_INTERVAL_AND_WAIT 0x4u /* WAIT_SET_INTERVAL, then WAIT_WAIT. */
+#define WAIT_SHOW_TIME 0x5u /* The wake-up time as "YYYY-MM-DDTHH:MM:SS.mmmZ" (24 bytes; rc 4 if none is set). */
+#define WAIT_SHOW_TOD 0x7u /* The time now: u64 Unix ns. */
+#define WAIT_DESTROY 0x80000004u /* Destroy the wait object (its waiter gets RC_DATA); its node goes back to its bank. */
+#define WAIT_RC_BUSY 0x1u /* Return code: another caller is waiting on this object. */
+#define WAIT_RC_FULL 0x2u /* Return code: the multiplexer has no room for another waiter. */
+#define WAIT_RC_NOT_SET 0x4u /* Return code of WAIT_SHOW_TIME: no wake-up time is set. */
+#define WAIT_RC_FORMAT 0x80000003u /* Return code: the string is not a u64. */
+#define WAIT_MAX_WAITERS 0x80u /* The most callers waiting on wait objects at once. */
+
 /* addresses and console channels (domains/src/layout.rs) */
 #define CONFIG 0xf00000u
 #define JOURNAL 0x200000u
+#define WINDOW 0x40000000u
 #define CRASH_TABLE 0x300000u
 #define NODE_OWNER 0x1000000u
 #define PAGE_OWNER 0x2000000u

@@ -440,9 +440,158 @@ pub const BANK_RC_LIMIT: u32 = 0x1;
 /// Return code: the range is exhausted (or: no room for another bank).
 pub const BANK_RC_EXHAUSTED: u32 = 0x2;
 
+// the clock (domains/system/src/bin/clock.rs, design.md §24)
+/// Alleged type of the clock.
+pub const AKT_CLOCK: u32 = 0x12;
+/// Nanoseconds since midnight UTC (u64) of the u64 Unix ns given, or of now.
+pub const CLOCK_SINCE_MIDNIGHT: u32 = 0x3;
+/// The time now: u64 Unix ns.
+pub const CLOCK_NOW: u32 = 0x4;
+/// "YYYY-MM-DDTHH:MM:SS.mmmZ" (24 bytes) of the u64 Unix ns given, or of now.
+pub const CLOCK_ISO8601: u32 = 0x5;
+/// The calendar offset: i64 Unix ns minus system ns.
+pub const CLOCK_OFFSET: u32 = 0x9;
+
+// record collections (domains/system/src/bin/rcol.rs, design.md §24; KeyKOS rc.h)
+/// Alleged type of the record-collection factory (RCF).
+pub const AKT_RCF: u32 = 0xf;
+/// Alleged type of an entry-sequence record collection.
+pub const AKT_RC_ENTRY_SEQUENCE: u32 = 0x16;
+/// Alleged type of a name-sequence record collection.
+pub const AKT_RC_NAME_SEQUENCE: u32 = 0x17;
+/// RCF: keys (psb, meter, sb) -> an entry-sequence collection; + 2 * the longest record (0: RCOL_MAX_RECORD).
+pub const RCF_CREATE_ENTRY_SEQUENCE: u32 = 0x0;
+/// RCF: keys (psb, meter, sb) -> a name-sequence collection; + 2 * the longest record.
+pub const RCF_CREATE_NAME_SEQUENCE: u32 = 0x1;
+/// RCF return code: key 0 is not an official bank.
+pub const RCF_RC_NOT_OFFICIAL_BANK: u32 = 0x1;
+/// RCF return code: the bank has no room for the collection.
+pub const RCF_RC_NO_SPACE: u32 = 0x2;
+/// u32 rights mask (RCOL_NO_* bits) ORed into this key's -> u32 the new rights + key 0 a weaker key.
+pub const RCOL_WEAKEN: u32 = 0x0;
+/// Delete every record.
+pub const RCOL_EMPTY: u32 = 0x1;
+/// Add the record or replace the one of its name (reply: the old record, rc 1 with its key or 2).
+pub const RCOL_ADD_REPLACE: u32 = 0x2;
+/// Add the record (rc 3 if the name exists; entry sequence: name 4 zero bytes, reply [4, the new name]).
+pub const RCOL_ADD: u32 = 0x3;
+/// Replace the record of its name (rc 4 if none; reply the old record, rc 1 with its key or 2).
+pub const RCOL_REPLACE: u32 = 0x4;
+/// RCOL_ADD_REPLACE, the record holding key 0.
+pub const RCOL_ADD_REPLACE_KEY: u32 = 0x5;
+/// RCOL_ADD, the record holding key 0.
+pub const RCOL_ADD_KEY: u32 = 0x6;
+/// RCOL_REPLACE, the record holding key 0.
+pub const RCOL_REPLACE_KEY: u32 = 0x7;
+/// The first record (rc 1: with its key as key 0; 4: none).
+pub const RCOL_GET_FIRST: u32 = 0x8;
+/// The last record whose name is less than the one given.
+pub const RCOL_GET_LESS: u32 = 0x9;
+/// The last record whose name is less than or equal to the one given.
+pub const RCOL_GET_LESS_EQUAL: u32 = 0xa;
+/// The record of the name given.
+pub const RCOL_GET_EQUAL: u32 = 0xb;
+/// The first record whose name is greater than or equal to the one given.
+pub const RCOL_GET_GREATER_EQUAL: u32 = 0xc;
+/// The first record whose name is greater than the one given.
+pub const RCOL_GET_GREATER: u32 = 0xd;
+/// The last record.
+pub const RCOL_GET_LAST: u32 = 0xe;
+/// Name sequence: delete the record of the name given; reply it and its key (rc 0).
+pub const RCOL_DELETE: u32 = 0xf;
+/// Entry sequence: delete the record named and every later one (name sequence: RCOL_DELETE).
+pub const RCOL_TRUNCATE_AT: u32 = 0x10;
+/// Entry sequence: delete every record after the one named (no name: every record).
+pub const RCOL_TRUNCATE_AFTER: u32 = 0x11;
+/// Keep up to RCOL_MAX_USER_DATA bytes of the user's.
+pub const RCOL_WRITE_USER_DATA: u32 = 0x12;
+/// The user's bytes.
+pub const RCOL_READ_USER_DATA: u32 = 0x13;
+/// Destroy the collection: every node and page it bought goes back to its bank.
+pub const RCOL_DESTROY: u32 = 0x80000004;
+/// Return code: done, the reply holds a key (or: the record replaced held one).
+pub const RCOL_RC_WITH_KEY: u32 = 0x1;
+/// Return code: the record replaced held no key.
+pub const RCOL_RC_NO_KEY_REPLACED: u32 = 0x2;
+/// Return code: a record of that name exists.
+pub const RCOL_RC_DUPLICATE: u32 = 0x3;
+/// Return code: no such record.
+pub const RCOL_RC_NOT_FOUND: u32 = 0x4;
+/// Return code: the user data is longer than RCOL_MAX_USER_DATA.
+pub const RCOL_RC_LENGTH: u32 = 0x6;
+/// Return code: not a name of this entry sequence (4 bytes; 4 zero bytes to add), or a weaken mask not 4 bytes.
+pub const RCOL_RC_BAD_NAME: u32 = 0x7;
+/// Return code: this key's rights do not allow it.
+pub const RCOL_RC_NOT_ALLOWED: u32 = 0x8;
+/// Return code: the collection's bank has no node for it.
+pub const RCOL_RC_NO_NODES: u32 = 0x9;
+/// Return code: the collection's bank has no page for it.
+pub const RCOL_RC_NO_PAGES: u32 = 0xa;
+/// Return code: the collection holds RCOL_MAX_RECORDS records.
+pub const RCOL_RC_FULL: u32 = 0xb;
+/// Return code: the record is longer than the collection's longest.
+pub const RCOL_RC_MAX_LENGTH: u32 = 0xc;
+/// Return code: the record's name length runs past its end.
+pub const RCOL_RC_FORMAT: u32 = 0x80000003;
+/// Right: may not read the user data.
+pub const RCOL_NO_READ_USER: u32 = 0x40;
+/// Right: may not write the user data.
+pub const RCOL_NO_WRITE_USER: u32 = 0x20;
+/// Right: may not read records.
+pub const RCOL_NO_READ: u32 = 0x10;
+/// Right: may not add or replace records.
+pub const RCOL_NO_WRITE: u32 = 0x8;
+/// Right: may not replace an existing record.
+pub const RCOL_NO_UPDATE: u32 = 0x4;
+/// Right: may not delete records.
+pub const RCOL_NO_DELETE: u32 = 0x2;
+/// Right: may not empty, truncate or destroy the collection.
+pub const RCOL_NO_EMPTY: u32 = 0x1;
+/// The longest record: 1 byte name length, the name, the data.
+pub const RCOL_MAX_RECORD: u32 = 0x200;
+/// The most user data.
+pub const RCOL_MAX_USER_DATA: u32 = 0x80;
+/// The most records in one collection.
+pub const RCOL_MAX_RECORDS: u32 = 0x3f0;
+
+// wait objects and their factory (domains/system/src/bin/waitf.rs, design.md §24; KeyKOS wait.h)
+/// Alleged type of the wait-object factory (WaitF).
+pub const AKT_WAITF: u32 = 0x325;
+/// Alleged type of a wait object.
+pub const AKT_WAIT: u32 = 0x25;
+/// WaitF: keys (psb, meter, sb) -> a wait object (rc RCF_RC_NOT_OFFICIAL_BANK, RCF_RC_NO_SPACE).
+pub const WAITF_CREATE: u32 = 0x0;
+/// Wait until the wake-up time (rc 0; at once if it has passed; never if none is set).
+pub const WAIT_WAIT: u32 = 0x0;
+/// Set the wake-up time: u64 Unix ns.
+pub const WAIT_SET_TOD: u32 = 0x1;
+/// Set the wake-up time to now + u64 microseconds.
+pub const WAIT_SET_INTERVAL: u32 = 0x2;
+/// WAIT_SET_TOD, then WAIT_WAIT.
+pub const WAIT_SET_TOD_AND_WAIT: u32 = 0x3;
+/// WAIT_SET_INTERVAL, then WAIT_WAIT.
+pub const WAIT_SET_INTERVAL_AND_WAIT: u32 = 0x4;
+/// The wake-up time as "YYYY-MM-DDTHH:MM:SS.mmmZ" (24 bytes; rc 4 if none is set).
+pub const WAIT_SHOW_TIME: u32 = 0x5;
+/// The time now: u64 Unix ns.
+pub const WAIT_SHOW_TOD: u32 = 0x7;
+/// Destroy the wait object (its waiter gets RC_DATA); its node goes back to its bank.
+pub const WAIT_DESTROY: u32 = 0x80000004;
+/// Return code: another caller is waiting on this object.
+pub const WAIT_RC_BUSY: u32 = 0x1;
+/// Return code: the multiplexer has no room for another waiter.
+pub const WAIT_RC_FULL: u32 = 0x2;
+/// Return code of WAIT_SHOW_TIME: no wake-up time is set.
+pub const WAIT_RC_NOT_SET: u32 = 0x4;
+/// Return code: the string is not a u64.
+pub const WAIT_RC_FORMAT: u32 = 0x80000003;
+/// The most callers waiting on wait objects at once.
+pub const WAIT_MAX_WAITERS: u32 = 0x80;
+
 // addresses and console channels (domains/src/layout.rs)
 pub const CONFIG: u32 = 0xf00000;
 pub const JOURNAL: u32 = 0x200000;
+pub const WINDOW: u32 = 0x40000000;
 pub const CRASH_TABLE: u32 = 0x300000;
 pub const NODE_OWNER: u32 = 0x1000000;
 pub const PAGE_OWNER: u32 = 0x2000000;
