@@ -36,6 +36,10 @@ use disk_image::CheckpointState;
 /// Instructions a domain runs before others get a turn (KeyKOS: ~10^5).
 pub const TIME_SLICE: u64 = 100_000;
 
+/// What an invocation counts for in a domain's share of the processor
+/// (`Kernel::burst`), in instructions.
+pub const INVOCATION_WEIGHT: u64 = 100;
+
 /// The well-known prime meter: node 2, as in KeyKOS (`Base/ckitems.c`).
 pub const PRIME_METER: Cda = Cda(crate::key::NODE_CDA_BIT | 2);
 
@@ -163,6 +167,10 @@ pub struct Kernel {
     pub(crate) room_wait_since: Option<std::time::Instant>,
     /// Working-area frames each domain's stores took in this epoch.
     pub(crate) frames_taken: FxHashMap<Cda, u64>,
+    /// Instructions (an invocation counting [`INVOCATION_WEIGHT`]) run by
+    /// the domains that ran next one after another since a domain last
+    /// queued at the back (`transition::run_next`).
+    pub(crate) burst: u64,
     /// Bumped whenever a meter node or a domain's meter slot changes:
     /// domains' cached meter chains older than it are found afresh.
     chain_epoch: u64,
@@ -233,6 +241,7 @@ impl Kernel {
             room_waiters: Vec::new(),
             room_wait_since: None,
             frames_taken: FxHashMap::default(),
+            burst: 0,
             chain_epoch: 0,
             clock,
             config,
@@ -547,6 +556,7 @@ impl Kernel {
         self.stats.translated += dib.code_tlb.translated_instructions() - translated_before;
         self.domains.put(slot, dib);
         self.clock.charge_instructions(retired);
+        self.burst += retired + if matches!(exit, cpu::Exit::Ecall) { INVOCATION_WEIGHT } else { 0 };
         self.stats.instructions += retired;
         self.stats.slices += 1;
         self.after_slice(root, exit)?;

@@ -106,7 +106,7 @@ impl Kernel {
                 dib.state = RunState::Available;
                 self.wake_stalled(invoker);
             }
-            Jump::Fork => self.ready.push_front(invoker),
+            Jump::Fork => self.run_next(invoker),
         }
         Ok(())
     }
@@ -147,7 +147,7 @@ impl Kernel {
         dib.hart.set_x(11, u32::from(databyte));
         dib.hart.set_x(12, message.string.len() as u32);
         dib.state = RunState::Running;
-        self.ready.push_front(target);
+        self.run_next(target);
         if !entry.receive_string {
             return Ok(());
         }
@@ -172,8 +172,24 @@ impl Kernel {
     /// fault key), delivering nothing.
     pub(crate) fn run_again(&mut self, target: Cda) -> Result<(), KernelError> {
         self.dib(target, "TRANSITION005 target")?.state = RunState::Running;
-        self.ready.push_front(target);
+        self.run_next(target);
         Ok(())
+    }
+
+    /// A domain a message was just delivered to (or that forked) runs
+    /// next, so a call and its reply cost no wait in the queue; but once
+    /// the domains running next one after another have had a time slice
+    /// between them ([`Kernel::burst`]), it queues behind the others like
+    /// a domain whose slice ran out. Without that, a domain calling a
+    /// kernel object in a loop, or a client and a server calling each
+    /// other, would have the processor for good.
+    pub(crate) fn run_next(&mut self, root: Cda) {
+        if self.burst < self.config.time_slice {
+            self.ready.push_front(root);
+        } else {
+            self.burst = 0;
+            self.ready.push_back(root);
+        }
     }
 
     /// Makes `root` ready to run (its state must be running).
@@ -197,7 +213,10 @@ impl Kernel {
     /// Acts on why `root`'s time slice ended.
     pub(crate) fn after_exit(&mut self, root: Cda, exit: Exit<MemoryFault>) -> Result<(), KernelError> {
         match exit {
-            Exit::Budget => self.ready.push_back(root),
+            Exit::Budget => {
+                self.burst = 0;
+                self.ready.push_back(root);
+            }
             Exit::Ecall => invoke::ecall(self, root)?,
             Exit::Trap(t) => {
                 let (code, detail) = trap::from_cpu(t);

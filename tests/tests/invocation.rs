@@ -349,3 +349,23 @@ fn two_cpu_bound_domains_share_the_processor_fairly() {
     println!("fairness: {ia} vs {ib} instructions over {slices} slices");
     assert!(diff <= kernel::kernel::TIME_SLICE, "each got its share within one time slice: {ia} vs {ib}");
 }
+
+#[test]
+fn a_domain_calling_in_a_loop_or_a_ping_pong_pair_shares_the_processor() {
+    // A domain calling a kernel object in a loop, and a client and a server
+    // calling each other, run next after each reply, but only until they
+    // have had a time slice between them: a CPU-bound domain keeps its share.
+    let (_s, mut k, _op, prime) = kernel_with_operator(8 << 20);
+    let caller = asm(".include \"gnosis.inc\"\n_start: KCALL 1, 0\n j _start\n");
+    spawn(&mut k, prime, &caller, Spawn { keys: vec![(1, Key::data(7))], ..Default::default() });
+    let server = spawn(&mut k, prime, &asm(ECHO_SERVER), Spawn::default());
+    let start = Builder::new(&mut k).start_key(server, 0);
+    let client = asm(".include \"gnosis.inc\"\n_start: KCALL 1, 3\n j _start\n");
+    spawn(&mut k, prime, &client, Spawn { keys: vec![(1, start)], ..Default::default() });
+    let spin = spawn(&mut k, prime, &asm("_start: addi a0, a0, 1\n j _start\n"), Spawn::default());
+    let total = 40 * kernel::kernel::TIME_SLICE;
+    k.run(total).unwrap();
+    let spun = k.domain_state(spin).unwrap().unwrap().instructions;
+    println!("the spinner ran {spun} of {total} instructions");
+    assert!(spun >= total / 4, "three parties (the caller, the pair, the spinner) shared: {spun} of {total}");
+}
