@@ -466,3 +466,83 @@ fn the_system_directory_is_an_empty_name_sequence_collection_on_the_prime_bank()
     assert_eq!(t.call(OTHER, RCOL_DELETE, &record(b"rcf", b""), &[]).code, RCOL_RC_NOT_ALLOWED);
     assert_eq!(t.call(OTHER, RCOL_GET_FIRST, &[], &[]).keys[0], t.key(RCF));
 }
+
+/// Adds a 40-byte record named by a counter in a loop, until an add fails;
+/// then stores the failing rc at `result` (0x11000) and stops.
+const ADDER: &str = r#"
+    .include "gnosis.inc"
+_start:
+    li   s0, 0
+1:  la   t0, rec
+    sb   s0, 1(t0)
+    srli t1, s0, 8
+    sb   t1, 2(t0)
+    li   a0, 3                         # RCOL_ADD
+    EXIT a1, 1, CALL, 1
+    li   a2, 0
+    la   a3, rec
+    li   a4, 40
+    ecall
+    bnez a0, 2f
+    addi s0, s0, 1
+    j    1b
+2:  la   t0, result
+    sw   a0, 0(t0)
+    ebreak
+    .data
+result: .word 0
+rec:    .byte 2, 0, 0
+        .space 37
+"#;
+
+#[test]
+fn a_bank_destroyed_in_the_middle_of_a_request_stops_no_server() {
+    let mut t = Rig::new(Tier::default());
+    let wkeeper = kernel::inspect::domain_named(t.k.store(), "wkeeper").unwrap();
+    let prime = t.key(operator_keys::BANK);
+    let mut races = 0;
+    for round in 0..12u32 {
+        let bank = t.call(operator_keys::BANK, BANK_CREATE_BANK, &[], &[]).keys[0];
+        t.set(BANK, bank);
+        t.create(RCF_CREATE_NAME_SEQUENCE, RC);
+        let rc = t.key(RC);
+        let user = t.key(operator_keys::USER_METER);
+        let adder = gnosis_tests::spawn(
+            &mut t.k,
+            user,
+            &gnosis_tests::asm(ADDER),
+            gnosis_tests::Spawn { keys: vec![(1, rc)], ..Default::default() },
+        );
+        let spin = format!(
+            ".include \"gnosis.inc\"\n_start: li t0, {}\n1: addi t0, t0, -1\n bnez t0, 1b\n KCALL 1, 64\n ebreak\n",
+            20_000 + 37_000 * round
+        );
+        gnosis_tests::spawn(
+            &mut t.k,
+            user,
+            &gnosis_tests::asm(&spin),
+            gnosis_tests::Spawn { keys: vec![(1, bank)], ..Default::default() },
+        );
+        let before = t.k.live_domains().into_iter().find(|d| d.root == wkeeper).unwrap().instructions;
+        // In small bursts, as `gnosis run` does between looks at the outside
+        // world: a burst can end in the middle of the server's request.
+        for _ in 0..20_000 {
+            if t.k.run(2_000 + u64::from(round) * 97).unwrap() == 0 {
+                break;
+            }
+        }
+        let after = t.k.live_domains().into_iter().find(|d| d.root == wkeeper).unwrap().instructions;
+        races += usize::from(after > before);
+        let d = t.k.domain_state(adder).unwrap().unwrap();
+        assert_eq!(d.trap.code, kernel::trap::BREAKPOINT, "round {round}: the adder was answered");
+        let mut rc_bytes = [0u8; 4];
+        t.k.read_memory(adder, 0x11000, &mut rc_bytes).unwrap();
+        assert_ne!(u32::from_le_bytes(rc_bytes), 0, "round {round}");
+        // The server serves on, for a collection of a live bank.
+        t.set(BANK, prime);
+        t.create(RCF_CREATE_NAME_SEQUENCE, OTHER);
+        assert_eq!(t.call(OTHER, RCOL_ADD, &record(b"alive", b""), &[]).code, 0, "round {round}");
+    }
+    println!("{races} of 12 destroys fell in the middle of a request");
+    assert!(races > 0, "the race was met at least once");
+}

@@ -94,7 +94,7 @@ enum Mapping {
     /// The server's window (`domains/system/src/window.rs`): an lss-5 node
     /// whose slot 0 covers the MiB at `WINDOW`, a node key to it in key
     /// register `register`.
-    Window { register: usize },
+    Window { register: usize, keeper: Key },
 }
 
 /// Builds the primordial world in a freshly formatted, booted image. Every
@@ -193,7 +193,11 @@ pub fn build(k: &mut Kernel, settings: &Settings) -> anyhow::Result<()> {
         &[(7, timer)],
         vec![Mapping::Journal { writable: false }],
     )?;
-    let rcol = spawn_server(&mut b, "rcol", system, prime_bank, &[], vec![Mapping::Window { register: 7 }])?;
+    let scratch = scratch_segment(&mut b)?;
+    let wkeeper_keys = [(1, Key::misc(MiscKind::Returner)), (2, scratch), (3, Key::misc(MiscKind::Discrim))];
+    let wkeeper = spawn(&mut b, "wkeeper", system, RunState::Running, &wkeeper_keys, vec![])?.0;
+    let window = Mapping::Window { register: 7, keeper: b.start_key(wkeeper, 0) };
+    let rcol = spawn_server(&mut b, "rcol", system, prime_bank, &[], vec![window])?;
     let directory = empty_directory(&mut b, rcol, prime_bank)?;
     b.set_key_register(operator.root, operator_keys::DIRECTORY, directory)?;
     let bwait = Key::misc_indexed(MiscKind::Bwait, BWAIT_WAIT_MULTIPLEXER);
@@ -283,7 +287,7 @@ fn spawn(
             Mapping::Fresh { vaddr, len } => {
                 b.map_fresh(space, vaddr, len.max(1), false)?;
             }
-            Mapping::Window { register } => keys.push((register, window_node(b, space)?)),
+            Mapping::Window { register, keeper } => keys.push((register, window_node(b, space, keeper)?)),
         }
     }
     let spec =
@@ -291,19 +295,40 @@ fn spawn(
     Ok((b.domain(&spec)?, config))
 }
 
-/// Makes the nodes down to the lss-5 node whose slot 0 covers `WINDOW` in
-/// the black tree `space` (nothing else is mapped in its 16 MiB); a node
-/// key to it.
-fn window_node(b: &mut Builder, space: Key) -> anyhow::Result<Key> {
+/// Makes the nodes down to the lss-6 node covering `WINDOW` in the black
+/// tree `space` (nothing else is mapped in its 16 MiB) and, in its slot,
+/// the window: a red node whose slot 0 covers the 1 MiB at `WINDOW`
+/// (slot size 16⁵, one initial slot) and whose keeper is `keeper` (the
+/// window keeper, `wkeeper.s`); a node key to the red node.
+fn window_node(b: &mut Builder, space: Key, keeper: Key) -> anyhow::Result<Key> {
     let mut node = space.cda();
-    for lss in (5..kernel::builder::ROOT_LSS).rev() {
+    for lss in (6..kernel::builder::ROOT_LSS).rev() {
         let fresh = b.node()?;
         let slot = (WINDOW >> (4 * (u32::from(lss) + 1)) & 0xF) as usize;
         b.set(node, slot, b.key(KeyType::Node, fresh, lss))?;
         node = fresh;
     }
-    Ok(b.key(KeyType::Node, node, 0))
+    let window = b.node()?;
+    b.set(window, WINDOW_KEEPER_SLOT, keeper)?;
+    b.set(window, FORMAT_SLOT, kernel::segment::format_key(5, 1, Some(WINDOW_KEEPER_SLOT as u8), None))?;
+    b.set(node, (WINDOW >> 24 & 0xF) as usize, b.key(KeyType::Segment, window, 0))?;
+    Ok(b.key(KeyType::Node, window, 0))
 }
+
+/// The window keeper's scratch segment: 1 MiB (an lss-4 node) every page
+/// of which is one shared, writable page.
+fn scratch_segment(b: &mut Builder) -> anyhow::Result<Key> {
+    let page = b.page()?;
+    let (pages, megabyte) = (b.node()?, b.node()?);
+    for slot in 0..16 {
+        b.set(pages, slot, b.key(KeyType::Page, page, 0))?;
+        b.set(megabyte, slot, b.key(KeyType::Node, pages, 3))?;
+    }
+    Ok(b.key(KeyType::Node, megabyte, 4))
+}
+
+/// The keeper slot of a window's red node.
+const WINDOW_KEEPER_SLOT: usize = 14;
 
 /// Record-collection front-end kind (`domains/system/src/bin/rcol.rs`).
 const RC_KIND: u64 = b'R' as u64;

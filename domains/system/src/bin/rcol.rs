@@ -185,7 +185,15 @@ fn serve_collection<'r>(window: &mut Window, req: &Request<'_>, out: &'r mut [u8
         entry_sequence: shape & 1 == ENTRY_SEQUENCE,
         longest: (shape >> 8) as usize,
     };
-    served.order(req, out)
+    let answer = served.order(req, out);
+    // If the collection's bank was destroyed under this request, the
+    // window keeper (wkeeper.s) pointed the window at its scratch segment
+    // so this server could go on: what was computed means nothing.
+    state.fetch(S_DATA, T2);
+    if !served.window.shows(T2, T3, Discrim(reg::DISCRIM)) {
+        return Err(abi::RC_DATA);
+    }
+    answer
 }
 
 /// What a request through a front end sees.
